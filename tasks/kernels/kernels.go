@@ -1,0 +1,29 @@
+// Package kernels is the registry of crunch's kernels.
+//
+// The API calls Specs and never Runners, so the linker leaves the kernels'
+// computing code out of the API binary; the worker calls both.
+package kernels
+
+import (
+	"github.com/crunchjobs/crunch/tasks"
+	"github.com/crunchjobs/crunch/tasks/kernels/mandelbrot"
+	"github.com/crunchjobs/crunch/tasks/kernels/matmul"
+	"github.com/crunchjobs/crunch/tasks/kernels/pi"
+	"github.com/crunchjobs/crunch/tasks/kernels/primes"
+	"github.com/crunchjobs/crunch/tasks/kernels/stats"
+	"github.com/crunchjobs/crunch/tasks/kernels/wordcount"
+)
+
+// Specs returns the spec of every kernel, in a stable order.
+func Specs() []tasks.Spec {
+	return []tasks.Spec{
+		primes.Spec{}, pi.Spec{}, mandelbrot.Spec{}, matmul.Spec{}, stats.Spec{}, wordcount.Spec{},
+	}
+}
+
+// Runners returns the runner of every kernel, in the order of Specs.
+func Runners() []tasks.Runner {
+	return []tasks.Runner{
+		primes.Runner{}, pi.Runner{}, mandelbrot.Runner{}, matmul.Runner{}, stats.Runner{}, wordcount.Runner{},
+	}
+}

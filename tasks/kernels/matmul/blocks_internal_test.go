@@ -1,0 +1,54 @@
+package matmul
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/crunchjobs/crunch/tasks"
+)
+
+// TestBlockingDoesNotChangeC cuts the product into blocks of rows and
+// panels of columns of every size and checks that the partials, C included,
+// are the same bytes: the order of each entry's terms does not depend on
+// the shape of the Dgemm calls.
+func TestBlockingDoesNotChangeC(t *testing.T) {
+	t.Parallel()
+	a, b := make([][]float64, 200), make([][]float64, 90)
+	for i := range a {
+		a[i] = make([]float64, 90)
+		for l := range a[i] {
+			a[i][l] = float64((i*37+l*11)%29-14) / float64(1+l%7)
+		}
+	}
+	for l := range b {
+		b[l] = make([]float64, 230)
+		for k := range b[l] {
+			b[l][k] = float64((l*13+k*5)%31-15) * float64(1+k%5) / 3
+		}
+	}
+	rawA, err := json.Marshal(a)
+	require.NoError(t, err)
+	rawB, err := json.Marshal(b)
+	require.NoError(t, err)
+	for _, params := range []string{`{"n":200,"seed":11}`, `{"a":` + string(rawA) + `,"b":` + string(rawB) + `}`} {
+		prep, err := Spec{}.Prepare(json.RawMessage(params))
+		require.NoError(t, err)
+		var input tasks.Input
+		if prep.Input != nil {
+			input = bytes.NewReader(prep.Input)
+		}
+		for _, r := range []tasks.Range{{Lo: 3, Hi: 200}, {Lo: 199, Hi: 200}} {
+			ch := tasks.Chunk{Range: r, Params: prep.Params, Input: input}
+			want, err := run(t.Context(), ch, 1<<40)
+			require.NoError(t, err)
+			for _, budget := range []int{1, 2 * 64 * 130 * 200, 1 << 22} {
+				got, err := run(t.Context(), ch, budget)
+				require.NoError(t, err)
+				require.Equal(t, want, got, "range %v budget %d", r, budget)
+			}
+		}
+	}
+}

@@ -1,0 +1,279 @@
+package matmul
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/crunchjobs/crunch/internal/exact"
+	"github.com/crunchjobs/crunch/tasks"
+)
+
+// blockFlops bounds the work of one matrix product call inside a chunk
+// (2^28 operations, a few tens of milliseconds): the context is checked
+// between calls.
+const blockFlops = 1 << 28
+
+// tile is the side of gonum's tiles of C (blockSize in gonum's dgemm.go); a
+// block of at least tile rows keeps each tile of B in use for tile rows.
+const tile = 64
+
+var (
+	// ErrCorruptPartial is returned by Reduce for a partial it cannot
+	// decode or that does not fit the job.
+	ErrCorruptPartial = errors.New("matmul: corrupt partial")
+	// ErrCorruptInput is returned for an explicit input that is not what
+	// Prepare stores.
+	ErrCorruptInput = errors.New("matmul: corrupt input")
+)
+
+// Runner is the worker half of the matmul kernel.
+type Runner struct{}
+
+var _ tasks.Runner = Runner{}
+
+// Name implements [tasks.Runner].
+func (Runner) Name() string { return "matmul" }
+
+// job is a job as a Runner sees it: its dimensions and where A and B come
+// from.
+type job struct {
+	dims
+	random bool
+	seed   int64
+	input  tasks.Input // the explicit form's a and b
+}
+
+// keepC reports whether the result lists C.
+func (j *job) keepC() bool { return j.rows*j.cols <= MaxCEntries }
+
+// load reads the echoed params and, for the explicit form, the input's
+// header.
+func load(params json.RawMessage, input tasks.Input) (*job, error) {
+	p := tasks.NewParams(params)
+	if p.Has("n") {
+		n := p.Int("n", 1, 1, MaxN)
+		seed := p.Int("seed", 0, 0, MaxSeed)
+		if err := p.Err(); err != nil {
+			return nil, fmt.Errorf("matmul: params: %w", err)
+		}
+		return &job{dims: dims{rows: int(n), inner: int(n), cols: int(n)}, random: true, seed: seed}, nil
+	}
+	if err := p.Err(); err != nil {
+		return nil, fmt.Errorf("matmul: params: %w", err)
+	}
+	if input == nil {
+		return nil, fmt.Errorf("%w: explicit matrices without input", ErrCorruptInput)
+	}
+	var h [inputHeaderLen]byte
+	if _, err := input.ReadAt(h[:], 0); err != nil {
+		return nil, fmt.Errorf("%w: header: %w", ErrCorruptInput, err)
+	}
+	d := dims{
+		rows:  int(binary.LittleEndian.Uint32(h[4:])),
+		inner: int(binary.LittleEndian.Uint32(h[8:])),
+		cols:  int(binary.LittleEndian.Uint32(h[12:])),
+	}
+	switch {
+	case string(h[:4]) != inputMagic:
+		return nil, fmt.Errorf("%w: bad magic", ErrCorruptInput)
+	case d.rows < 1 || d.rows > MaxDim || d.inner < 1 || d.inner > MaxDim || d.cols < 1 || d.cols > MaxDim:
+		return nil, fmt.Errorf("%w: dimensions %d×%d·%d×%d", ErrCorruptInput, d.rows, d.inner, d.inner, d.cols)
+	case input.Size() != int64(inputHeaderLen+8*(d.rows*d.inner+d.inner*d.cols)):
+		return nil, fmt.Errorf("%w: %d bytes for %d×%d·%d×%d", ErrCorruptInput, input.Size(), d.rows, d.inner, d.inner, d.cols)
+	}
+	return &job{dims: d, input: input}, nil
+}
+
+// readEntries reads len(dst) entries starting at entry index off of the
+// explicit input (A's entries first, then B's) and checks each one.
+func (j *job) readEntries(off int, dst []float64) error {
+	buf := make([]byte, 8*len(dst))
+	// io.ReaderAt may report io.EOF with a full read at the end of the input.
+	if n, err := j.input.ReadAt(buf, int64(inputHeaderLen+8*off)); n < len(buf) || err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %w", ErrCorruptInput, err)
+	}
+	for i := range dst {
+		x := math.Float64frombits(binary.LittleEndian.Uint64(buf[8*i:]))
+		if !(math.Abs(x) <= MaxAbs) {
+			return fmt.Errorf("%w: entry %v", ErrCorruptInput, x)
+		}
+		dst[i] = x
+	}
+	return nil
+}
+
+// rowsA fills dst with rows [lo, hi) of A, row-major.
+func (j *job) rowsA(lo, hi int, dst []float64) error {
+	if !j.random {
+		return j.readEntries(lo*j.inner, dst)
+	}
+	for i := lo; i < hi; i++ {
+		randomRow(j.seed, matA, i, dst[(i-lo)*j.inner:(i-lo+1)*j.inner])
+	}
+	return nil
+}
+
+// bPool recycles the buffers that hold B (128 MiB for n = 4096) from one
+// Run to the next: touching freshly mapped memory costs the kernel a page
+// fault per page, a good part of a chunk's time. Like every sync.Pool it
+// lets idle buffers go after two garbage collections.
+var bPool sync.Pool
+
+// matrixB returns all of B, row-major, generating its rows on every core.
+// Hand it back to bPool when done.
+func (j *job) matrixB(ctx context.Context) ([]float64, error) {
+	var b []float64
+	if p, ok := bPool.Get().(*[]float64); ok && cap(*p) >= j.inner*j.cols {
+		b = (*p)[:j.inner*j.cols] // every entry is overwritten below
+	} else {
+		b = make([]float64, j.inner*j.cols)
+	}
+	if !j.random {
+		return b, j.readEntries(j.rows*j.inner, b)
+	}
+	procs := runtime.GOMAXPROCS(0)
+	pieces := min(j.inner, 8*procs)
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(procs)
+	for p := range pieces {
+		lo, hi := p*j.inner/pieces, (p+1)*j.inner/pieces
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("matmul: %w", err)
+			}
+			for i := lo; i < hi; i++ {
+				randomRow(j.seed, matB, i, b[i*j.cols:(i+1)*j.cols])
+			}
+			return nil
+		})
+	}
+	return b, g.Wait()
+}
+
+// Run implements [tasks.Runner]: it computes rows [lo, hi) of C.
+func (Runner) Run(ctx context.Context, ch tasks.Chunk) ([]byte, error) {
+	return run(ctx, ch, blockFlops)
+}
+
+// run is Run with product calls of about budget operations.
+func run(ctx context.Context, ch tasks.Chunk, budget int) ([]byte, error) {
+	j, err := load(ch.Params, ch.Input)
+	if err != nil {
+		return nil, err
+	}
+	lo, hi := ch.Range.Lo, ch.Range.Hi
+	if lo < 0 || hi < lo || hi > int64(j.rows) {
+		return nil, fmt.Errorf("matmul: range %v outside [0,%d)", ch.Range, j.rows)
+	}
+	part := partial{lo: int(lo), hi: int(hi), cols: j.cols}
+	if lo == hi {
+		return part.marshal()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("matmul: %w", err)
+	}
+	b, err := j.matrixB(ctx)
+	defer bPool.Put(&b)
+	if err != nil {
+		return nil, err
+	}
+	if j.keepC() {
+		part.c = make([]float64, 0, (hi-lo)*int64(j.cols))
+	}
+	// Each product call computes a block of rows by a panel of columns of
+	// C, about budget operations: at least tile rows (all the chunk's rows
+	// when the matrices are narrow), and as many columns, in multiples of
+	// tile, as the budget leaves.
+	rows := int(hi - lo)
+	block := min(rows, max(tile, budget/(2*j.inner*j.cols)))
+	panel := min(j.cols, max(tile, budget/(2*block*j.inner)/tile*tile))
+	a := make([]float64, block*j.inner)
+	c := make([]float64, block*j.cols)
+	for r := int(lo); r < int(hi); r += block {
+		m := min(block, int(hi)-r)
+		if err := j.rowsA(r, r+m, a[:m*j.inner]); err != nil {
+			return nil, err
+		}
+		for col := 0; col < j.cols; col += panel {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("matmul: %w", err)
+			}
+			// C[r:r+m][col:col+w] = A[r:r+m]·B[:][col:col+w]. gonum's Dgemm
+			// computes every entry as ((0 + a_i0·b_0j) + a_i1·b_1j) + …, in
+			// ascending order of the inner index whatever the shape of the
+			// call: see the package doc.
+			w := min(panel, j.cols-col)
+			gonum.Implementation{}.Dgemm(blas.NoTrans, blas.NoTrans, m, w, j.inner, 1, a, j.inner, b[col:], j.cols, 0, c[col:], j.cols)
+		}
+		for _, x := range c[:m*j.cols] {
+			part.sum.Add(x)
+			part.squares.AddSquare(x)
+		}
+		if part.c != nil {
+			part.c = append(part.c, c[:m*j.cols]...)
+		}
+	}
+	return part.marshal()
+}
+
+// result is the job's result, fields in contract order.
+type result struct {
+	Rows      int         `json:"rows"`
+	Cols      int         `json:"cols"`
+	Checksum  float64     `json:"checksum"`
+	Frobenius float64     `json:"frobenius"`
+	C         [][]float64 `json:"c,omitempty"`
+}
+
+// Reduce implements [tasks.Runner]: it merges the chunks' exact sums and
+// rows of C.
+func (Runner) Reduce(ctx context.Context, params json.RawMessage, input tasks.Input, partials [][]byte) (*tasks.Output, error) {
+	j, err := load(params, input)
+	if err != nil {
+		return nil, err
+	}
+	var sum, squares exact.Sum
+	res := result{Rows: j.rows, Cols: j.cols}
+	if j.keepC() {
+		res.C = make([][]float64, 0, j.rows)
+	}
+	row := 0
+	for i, raw := range partials {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("matmul: %w", err)
+		}
+		p, err := unmarshalPartial(raw, j, row)
+		if err != nil {
+			return nil, fmt.Errorf("partial %d: %w", i, err)
+		}
+		sum.Merge(&p.sum)
+		squares.Merge(&p.squares)
+		if res.C != nil {
+			for r := range p.hi - p.lo {
+				res.C = append(res.C, p.c[r*j.cols:(r+1)*j.cols:(r+1)*j.cols])
+			}
+		}
+		row = p.hi
+	}
+	if row != j.rows {
+		return nil, fmt.Errorf("%w: partials cover rows [0,%d), want [0,%d)", ErrCorruptPartial, row, j.rows)
+	}
+	res.Checksum = sum.Float64()
+	res.Frobenius = math.Sqrt(squares.Float64())
+	out, err := json.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("matmul: result: %w", err)
+	}
+	return &tasks.Output{Result: out}, nil
+}

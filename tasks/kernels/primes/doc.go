@@ -1,0 +1,79 @@
+// Package primes is the crunch kernel "primes": it counts and sums the
+// primes p with from ≤ p < to.
+//
+// # Params and result
+//
+// Params: from (≥ 0, default 0) and to (required), with from < to ≤ 10^12
+// and to − from ≤ 10^11. Result, in this order:
+//
+//	{"count": N, "sum": "decimal string", "first": p|null, "last": p|null}
+//
+// sum is a string because the sum of the primes below 10^12 exceeds 2^64
+// (and 2^53); it is "0", and first and last are null, when there are no
+// primes in the range.
+//
+// # Algorithm
+//
+// A segmented sieve of Eratosthenes on a mod-30 wheel: only the numbers
+// coprime to 30 are represented, one bit each, so a byte covers 30
+// integers (bit k of global byte B stands for 30·B + wheel[k], wheel =
+// 1, 7, 11, 13, 17, 19, 23, 29) and a 64-bit word covers 240. A set bit
+// means "composite". The primes 2, 3 and 5 are counted apart.
+//
+//   - The sieving primes, the primes up to 10^6 = √(10^12), are computed
+//     once per process by a plain sieve (a few milliseconds) and shared
+//     read-only; a piece uses those up to the square root of its last
+//     number.
+//   - The multiples of 7 … 61 are not crossed off one by one: the multiples
+//     of p repeat every p words, so each block starts as a copy of a
+//     precomputed pattern for 7·11·13 (1001 words) ORed with patterns for
+//     the pairs 17·19, 23·29, …, 59·61. Word 0 (the numbers below 240),
+//     where the patterns also mark those primes themselves, is fixed from a
+//     constant.
+//   - The numbers are sieved a block of 256 KiB (7,864,320 integers) at a
+//     time. For a prime p below 262,144, the multiples p·m with m in one
+//     residue class mod 30 are exactly p bytes apart and share a bit, so
+//     each of the 8 classes is a plain strided loop (unrolled, without
+//     bounds checks); larger primes walk their multiples in order through
+//     per-residue tables of byte steps and bits. Each prime keeps a cursor
+//     to its next multiple (byte offset and wheel index) from one block to
+//     the next, so only the first block of a piece pays a division per
+//     prime.
+//   - Pieces of at most 4096 words (983,040 integers), such as the chunks of
+//     a job split into more chunks than it needs, take a simpler path: one
+//     segment of just those words, every prime walked from its first
+//     multiple.
+//   - Primes are counted with popcounts, and summed without visiting them:
+//     the prime at bit t of word W is 240·W + 30·(t/8) + wheel[t%8], so a
+//     word's sum is count·240·W + 30·Σ(t/8) + Σwheel[t%8], and each Σ is a
+//     few popcounts of the word under fixed masks. Sums are 128-bit
+//     integers (math/bits carries), formatted with math/big only in Reduce.
+//
+// A chunk's numbers are split into about four pieces per core, cut at
+// multiples of a whole number of blocks, and sieved in parallel by an
+// errgroup limited to GOMAXPROCS; the pieces' tallies are added in order.
+// Each piece checks ctx before every block (a few milliseconds of work).
+//
+// Measured on this project's 2-core machine: π(10^9) in 0.12 s on both
+// cores; π(10^10) in 2.27 s on one core (primesieve 11: 1.01 s, so 2.25×)
+// and 1.38 s on two (primesieve: 0.57 s); 10^9 integers just below 10^12
+// in 0.40 s on one core, 0.23 s on two.
+//
+// # Why the result does not depend on the chunking
+//
+// Chunk k of n covers the integers [from + lo, from + hi) of
+// tasks.ChunkRange; the chunks partition [from, to). Whether a number is
+// prime does not depend on which chunk sieves it (every chunk sieves with
+// all the primes up to the square root of its own last number), so the
+// chunks' counts and 128-bit sums add up exactly to the same totals, and
+// the first and last primes are those of the first and last chunks that
+// found any. All arithmetic is on integers.
+//
+// # Partials
+//
+// 41 bytes: a version byte (1), then count, sum high 64 bits, sum low 64
+// bits, first and last prime (0 when none), each a little-endian uint64.
+// Reduce checks each against its chunk's range: first and last inside it,
+// first ≤ last, count consistent with them, sum = first when count is 1,
+// and everything zero when count is 0.
+package primes
