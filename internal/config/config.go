@@ -1,0 +1,165 @@
+// Package config turns the environment into the API's and the worker's
+// Config structs. It is called from each binary's run function with a
+// getenv func, so nothing else reads the environment and tests can pass
+// their own.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crunchjobs/crunch/internal/api"
+	"github.com/crunchjobs/crunch/internal/redisconn"
+	"github.com/crunchjobs/crunch/internal/store"
+	"github.com/crunchjobs/crunch/internal/worker"
+)
+
+// Common is what both binaries read.
+type Common struct {
+	// RedisURL is REDIS_URL. Defaults to redis://127.0.0.1:6379/0.
+	RedisURL string
+	// RedisURLSet reports whether REDIS_URL was given (dev mode embeds a
+	// Redis when it was not).
+	RedisURLSet bool
+	// Namespace is CRUNCH_NAMESPACE. Defaults to "crunch".
+	Namespace string
+	// ResultTTL is CRUNCH_RESULT_TTL. Defaults to 24h.
+	ResultTTL time.Duration
+	// WebhookSecret is CRUNCH_WEBHOOK_SECRET ("whsec_" + base64).
+	WebhookSecret string
+	// WebhookAllowPrivate is CRUNCH_WEBHOOK_ALLOW_PRIVATE.
+	WebhookAllowPrivate bool
+	// LogLevel is CRUNCH_LOG_LEVEL (debug, info, warn, error). Defaults to info.
+	LogLevel string
+}
+
+// ReadCommon reads the variables both binaries share.
+func ReadCommon(getenv func(string) string) (Common, error) {
+	c := Common{
+		RedisURL:      getenv("REDIS_URL"),
+		Namespace:     getenv("CRUNCH_NAMESPACE"),
+		WebhookSecret: getenv("CRUNCH_WEBHOOK_SECRET"),
+		LogLevel:      getenv("CRUNCH_LOG_LEVEL"),
+	}
+	c.RedisURLSet = c.RedisURL != ""
+	if !c.RedisURLSet {
+		c.RedisURL = redisconn.DefaultURL
+	}
+	var errs []error
+	if v := getenv("CRUNCH_RESULT_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			errs = append(errs, fmt.Errorf("CRUNCH_RESULT_TTL must be a Go duration of at least 1s, got %q", v))
+		}
+		c.ResultTTL = d
+	}
+	if v := getenv("CRUNCH_WEBHOOK_ALLOW_PRIVATE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CRUNCH_WEBHOOK_ALLOW_PRIVATE must be true or false, got %q", v))
+		}
+		c.WebhookAllowPrivate = b
+	}
+	if c.WebhookSecret != "" {
+		if err := checkSecret(c.WebhookSecret); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := redisconn.Options(c.RedisURL); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+func checkSecret(s string) error {
+	b64, ok := strings.CutPrefix(s, "whsec_")
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if !ok || err != nil || len(raw) < 16 {
+		return errors.New(`CRUNCH_WEBHOOK_SECRET must be "whsec_" followed by the base64 of at least 16 random bytes`)
+	}
+	return nil
+}
+
+// API reads the API's configuration.
+func API(getenv func(string) string) (Common, api.Config, error) {
+	common, err := ReadCommon(getenv)
+	cfg := api.Config{
+		Addr:                getenv("CRUNCH_HTTP_ADDR"),
+		Namespace:           common.Namespace,
+		WebhookSecret:       common.WebhookSecret,
+		WebhookAllowPrivate: common.WebhookAllowPrivate,
+		ResultTTL:           common.ResultTTL,
+	}
+	errs := []error{err}
+	if v := getenv("CRUNCH_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1024 {
+			errs = append(errs, fmt.Errorf("CRUNCH_MAX_BODY_BYTES must be an integer of at least 1024, got %q", v))
+		}
+		cfg.MaxBodyBytes = n
+	}
+	if v := getenv("CRUNCH_API_KEYS"); v != "" {
+		keys, err := ParseAPIKeys(v)
+		errs = append(errs, err)
+		cfg.APIKeys = keys
+	}
+	return common, cfg, errors.Join(errs...)
+}
+
+// ParseAPIKeys parses "tenant=key,tenant2=key2".
+func ParseAPIKeys(s string) (map[string]string, error) {
+	keys := map[string]string{}
+	seen := map[string]bool{}
+	for _, pair := range strings.Split(s, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		tenant, key, ok := strings.Cut(pair, "=")
+		tenant, key = strings.TrimSpace(tenant), strings.TrimSpace(key)
+		switch {
+		case !ok || tenant == "" || key == "":
+			return nil, fmt.Errorf("CRUNCH_API_KEYS: entry %d must be tenant=key", len(keys)+1)
+		case len(key) < 8:
+			return nil, fmt.Errorf("CRUNCH_API_KEYS: the key of tenant %q must be at least 8 characters", tenant)
+		case tenant == store.AnonymousTenant:
+			return nil, fmt.Errorf("CRUNCH_API_KEYS: the tenant name %q is reserved", tenant)
+		case keys[tenant] != "":
+			return nil, fmt.Errorf("CRUNCH_API_KEYS: tenant %q appears twice", tenant)
+		case seen[key]:
+			return nil, fmt.Errorf("CRUNCH_API_KEYS: tenant %q reuses another tenant's key", tenant)
+		}
+		keys[tenant] = key
+		seen[key] = true
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("CRUNCH_API_KEYS is set but names no tenant")
+	}
+	return keys, nil
+}
+
+// Worker reads the worker's configuration.
+func Worker(getenv func(string) string) (Common, worker.Config, error) {
+	common, err := ReadCommon(getenv)
+	cfg := worker.Config{
+		Namespace:           common.Namespace,
+		ID:                  getenv("CRUNCH_WORKER_ID"),
+		ResultTTL:           common.ResultTTL,
+		HTTPAddr:            getenv("CRUNCH_WORKER_HTTP_ADDR"),
+		WebhookSecret:       common.WebhookSecret,
+		WebhookAllowPrivate: common.WebhookAllowPrivate,
+	}
+	errs := []error{err}
+	if v := getenv("CRUNCH_WORKER_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("CRUNCH_WORKER_CONCURRENCY must be a positive integer, got %q", v))
+		}
+		cfg.Concurrency = n
+	}
+	return common, cfg, errors.Join(errs...)
+}

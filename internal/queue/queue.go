@@ -1,0 +1,139 @@
+// Package queue names crunch's asynq queues and enqueues its tasks.
+//
+// Every task that must happen at most once per job or chunk is enqueued
+// with a deterministic asynq TaskID, so enqueueing it again — after a crash,
+// a retry, or a duplicate trigger — is harmless: asynq answers
+// ErrTaskIDConflict, which this package treats as success.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/crunchjobs/crunch/tasks"
+)
+
+// Priorities a job may ask for.
+const (
+	PriorityHigh   = "high"
+	PriorityNormal = "normal"
+	PriorityLow    = "low"
+)
+
+// Names are the queue names of one namespace.
+type Names struct {
+	// Control carries plan, reduce and deadline tasks: short bookkeeping
+	// that must not wait behind thousands of chunks.
+	Control string
+	High    string
+	Normal  string
+	Low     string
+	// Webhooks carries webhook deliveries, served by their own asynq server.
+	Webhooks string
+}
+
+// NamesFor returns the queue names of namespace ns.
+func NamesFor(ns string) Names {
+	return Names{
+		Control:  ns + ":control",
+		High:     ns + ":high",
+		Normal:   ns + ":normal",
+		Low:      ns + ":low",
+		Webhooks: ns + ":webhooks",
+	}
+}
+
+// ForPriority is the chunk queue of a priority.
+func (n Names) ForPriority(priority string) string {
+	switch priority {
+	case PriorityHigh:
+		return n.High
+	case PriorityLow:
+		return n.Low
+	default:
+		return n.Normal
+	}
+}
+
+// Weights are the chunk server's queue weights: control first, then
+// high:normal:low as 6:3:1.
+func (n Names) Weights() map[string]int {
+	return map[string]int{n.Control: 12, n.High: 6, n.Normal: 3, n.Low: 1}
+}
+
+// Enqueuer enqueues crunch tasks.
+type Enqueuer struct {
+	client *asynq.Client
+	names  Names
+	ns     string
+}
+
+// NewEnqueuer returns an Enqueuer for namespace ns. It does not own client.
+func NewEnqueuer(client *asynq.Client, ns string) *Enqueuer {
+	return &Enqueuer{client: client, names: NamesFor(ns), ns: ns}
+}
+
+// Names returns the queue names.
+func (e *Enqueuer) Names() Names { return e.names }
+
+func (e *Enqueuer) enqueue(ctx context.Context, typ string, payload any, id string, opts ...asynq.Option) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encode %s payload: %w", typ, err)
+	}
+	opts = append(opts, asynq.TaskID(e.ns+":"+id))
+	_, err = e.client.EnqueueContext(ctx, asynq.NewTask(typ, b), opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue %s %s: %w", typ, id, err)
+	}
+	return nil
+}
+
+// Plan enqueues the task that fans job out into chunks.
+func (e *Enqueuer) Plan(ctx context.Context, jobID string) error {
+	return e.enqueue(ctx, tasks.TypePlan, tasks.PlanPayload{JobID: jobID}, jobID+":plan",
+		asynq.Queue(e.names.Control), asynq.MaxRetry(25))
+}
+
+// deadlineGrace lets a chunk outlive its job's deadline briefly, so that
+// the worker, not asynq, stops it and records the timeout.
+const deadlineGrace = time.Minute
+
+// Chunk enqueues one chunk of a job whose deadline is jobDeadline.
+func (e *Enqueuer) Chunk(ctx context.Context, p tasks.ChunkPayload, priority string, maxRetries int, jobDeadline time.Time) error {
+	return e.enqueue(ctx, tasks.TypeChunk, p, fmt.Sprintf("%s:c%d", p.JobID, p.Index),
+		asynq.Queue(e.names.ForPriority(priority)), asynq.MaxRetry(maxRetries),
+		asynq.Deadline(jobDeadline.Add(deadlineGrace)))
+}
+
+// Reduce enqueues the task that merges a job's partial results.
+func (e *Enqueuer) Reduce(ctx context.Context, jobID string) error {
+	return e.enqueue(ctx, tasks.TypeReduce, tasks.ReducePayload{JobID: jobID}, jobID+":reduce",
+		asynq.Queue(e.names.Control), asynq.MaxRetry(3))
+}
+
+// Deadline enqueues the task that fails job with a timeout at t if it is
+// still unfinished then.
+func (e *Enqueuer) Deadline(ctx context.Context, jobID string, t time.Time) error {
+	return e.enqueue(ctx, tasks.TypeDeadline, tasks.DeadlinePayload{JobID: jobID}, jobID+":deadline",
+		asynq.Queue(e.names.Control), asynq.ProcessAt(t), asynq.MaxRetry(25))
+}
+
+// WebhookMaxRetry is the number of retries of a webhook delivery: the
+// contract's schedule has nine delays after the first attempt.
+const WebhookMaxRetry = 9
+
+// Webhook enqueues the delivery of one webhook event. Its task id is the
+// webhook id, so an event is enqueued once however often it is announced.
+func (e *Enqueuer) Webhook(ctx context.Context, p tasks.WebhookPayload) error {
+	return e.enqueue(ctx, tasks.TypeWebhook, p, p.WebhookID,
+		asynq.Queue(e.names.Webhooks), asynq.MaxRetry(WebhookMaxRetry), asynq.Timeout(time.Minute))
+}

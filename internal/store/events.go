@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Event kinds published when a job changes.
+const (
+	EventProgress = "progress"
+	EventStatus   = "status"
+)
+
+// EventsChannel is the pub/sub channel on which a job's changes are
+// announced; the payload is the event kind. Subscribers re-read the job,
+// so a lost message costs freshness, never correctness.
+func (s *Store) EventsChannel(id string) string {
+	return s.cfg.Namespace + ":events:{" + id + "}"
+}
+
+// CancelChannel announces jobs that ended early (canceled or timed out),
+// so workers stop their running chunks at once; the payload is the job id.
+func (s *Store) CancelChannel() string { return s.cfg.Namespace + ":cancel" }
+
+// Publish announces a change of job id.
+func (s *Store) Publish(ctx context.Context, id, kind string) error {
+	return s.rdb.Publish(ctx, s.EventsChannel(id), kind).Err()
+}
+
+// PublishStop announces that job id ended early.
+func (s *Store) PublishStop(ctx context.Context, id string) error {
+	return s.rdb.Publish(ctx, s.CancelChannel(), id).Err()
+}
+
+// Statuses returns the current status of each job ("" for a missing job)
+// in one round trip.
+func (s *Store) Statuses(ctx context.Context, ids []string) ([]Status, error) {
+	cmds := make([]*redis.StringCmd, len(ids))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGet(ctx, s.keys(id).job, "status")
+		}
+		return nil
+	})
+	if err != nil && err != redis.Nil {
+		return nil, err
+	}
+	out := make([]Status, len(ids))
+	for i, c := range cmds {
+		out[i] = Status(c.Val())
+	}
+	return out, nil
+}

@@ -1,0 +1,300 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/crunchjobs/crunch/internal/problem"
+)
+
+// StartVerdict says whether a chunk may run.
+type StartVerdict string
+
+// Start verdicts.
+const (
+	// StartOK: run the chunk.
+	StartOK StartVerdict = "ok"
+	// StartDone: the chunk already completed (it is being run twice).
+	StartDone StartVerdict = "done"
+	// StartTerminal: the job has finished, failed or been canceled.
+	StartTerminal StartVerdict = "terminal"
+	// StartMissing: the job does not exist (it expired).
+	StartMissing StartVerdict = "missing"
+)
+
+// Started is the outcome of StartChunk.
+type Started struct {
+	Verdict StartVerdict
+	// Attempts counts the runs of this chunk, this one included.
+	Attempts int
+	// JobStarted is true for the first chunk to start: the job moved from
+	// queued to running.
+	JobStarted bool
+}
+
+// StartChunk marks chunk index of job id running on worker, unless the job
+// has finished or the chunk already completed.
+func (s *Store) StartChunk(ctx context.Context, id string, index int, worker string, now time.Time) (Started, error) {
+	k := s.keys(id)
+	rec, err := json.Marshal(chunkRecord{Status: StatusRunning, Worker: worker, StartedAt: now.UTC()})
+	if err != nil {
+		return Started{}, err
+	}
+	res, err := startChunk.Run(ctx, s.rdb, []string{k.job, k.chunks, k.done}, index, rec, formatTime(now)).Slice()
+	if err != nil {
+		return Started{}, fmt.Errorf("start chunk %d of %s: %w", index, id, err)
+	}
+	verdict, _ := res[0].(string)
+	attempts, _ := res[1].(int64)
+	started, _ := res[2].(int64)
+	return Started{Verdict: StartVerdict(verdict), Attempts: int(attempts), JobStarted: started == 1}, nil
+}
+
+// Completed is the outcome of CompleteChunk.
+type Completed struct {
+	// Done and Total count the job's chunks after this completion.
+	Done, Total int
+	// Counted is false when the chunk had already completed.
+	Counted bool
+	// JobActive is false when the job had already finished.
+	JobActive bool
+}
+
+// AllDone reports whether this completion finished the job's last chunk.
+func (c Completed) AllDone() bool { return c.JobActive && c.Done == c.Total }
+
+// CompleteChunk stores a chunk's partial result and counts it, once.
+func (s *Store) CompleteChunk(ctx context.Context, id string, index int, worker string, started, now time.Time, partial []byte) (Completed, error) {
+	k := s.keys(id)
+	rec, err := json.Marshal(chunkRecord{
+		Status: StatusSucceeded, Worker: worker, StartedAt: started.UTC(),
+		FinishedAt: ptr(now.UTC()), DurationMS: ptr(durationMS(now.Sub(started))),
+	})
+	if err != nil {
+		return Completed{}, err
+	}
+	res, err := completeChunk.Run(ctx, s.rdb, []string{k.job, k.chunks, k.done, k.partials}, index, rec, partial).Int64Slice()
+	if err != nil {
+		return Completed{}, fmt.Errorf("complete chunk %d of %s: %w", index, id, err)
+	}
+	if res[0] < 0 {
+		return Completed{}, nil
+	}
+	return Completed{Done: int(res[0]), Total: int(res[1]), Counted: res[2] == 1, JobActive: true}, nil
+}
+
+// RecordChunkError records a failed attempt of a chunk; final marks the
+// chunk failed for good (it will not be retried).
+func (s *Store) RecordChunkError(ctx context.Context, id string, index int, worker string, started, now time.Time, cause error, final bool) error {
+	k := s.keys(id)
+	status := StatusQueued // waiting for its retry
+	if final {
+		status = StatusFailed
+	}
+	rec, err := json.Marshal(chunkRecord{
+		Status: status, Worker: worker, StartedAt: started.UTC(),
+		FinishedAt: ptr(now.UTC()), DurationMS: ptr(durationMS(now.Sub(started))),
+		Error: cause.Error(),
+	})
+	if err != nil {
+		return err
+	}
+	flag := "0"
+	if final {
+		flag = "1"
+	}
+	if err := recordChunk.Run(ctx, s.rdb, []string{k.job, k.chunks}, index, rec, flag).Err(); err != nil {
+		return fmt.Errorf("record chunk %d of %s: %w", index, id, err)
+	}
+	return nil
+}
+
+// Succeed ends a running job with its result and artifact (nil for none).
+// It returns false when the job had already ended.
+func (s *Store) Succeed(ctx context.Context, id string, result json.RawMessage, artifact []byte, now time.Time) (bool, error) {
+	return s.finish(ctx, id, StatusSucceeded, "result", string(result), artifact, now, StatusRunning)
+}
+
+// Fail ends a queued or running job with an error. It returns false when
+// the job had already ended.
+func (s *Store) Fail(ctx context.Context, id string, p *problem.Problem, now time.Time) (bool, error) {
+	return s.endWithProblem(ctx, id, StatusFailed, p, now)
+}
+
+// Cancel ends a queued or running job as canceled. It returns
+// ErrNotActive when the job had already ended.
+func (s *Store) Cancel(ctx context.Context, id string, now time.Time) error {
+	ok, err := s.endWithProblem(ctx, id, StatusCanceled, &problem.Problem{
+		Type: problem.TypeCanceled, Title: "Job canceled", Detail: "The job was canceled at the client's request.",
+	}, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotActive
+	}
+	return nil
+}
+
+func (s *Store) endWithProblem(ctx context.Context, id string, status Status, p *problem.Problem, now time.Time) (bool, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return false, err
+	}
+	return s.finish(ctx, id, status, "error", string(b), nil, now, StatusQueued, StatusRunning)
+}
+
+func (s *Store) finish(ctx context.Context, id string, status Status, field, value string, artifact []byte, now time.Time, from ...Status) (bool, error) {
+	k := s.keys(id)
+	args := []any{string(status), formatTime(now), field, value, int64(s.cfg.ResultTTL / time.Second), artifact}
+	if artifact == nil {
+		args[5] = ""
+	}
+	for _, st := range from {
+		args = append(args, string(st))
+	}
+	kernel, err := finish.Run(ctx, s.rdb, k.all(), args...).Text()
+	if err != nil {
+		return false, fmt.Errorf("finish job %s as %s: %w", id, status, err)
+	}
+	if kernel == "" {
+		return false, nil
+	}
+	// Bookkeeping outside the job's slot; losing it only skews a metric.
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, s.pendingKey(), id)
+		p.HIncrBy(ctx, s.totalsKey(), kernel+":"+string(status), 1)
+		return nil
+	})
+	return true, nil
+}
+
+// Chunks returns every chunk of a job, by index. Chunks of a finished job
+// that never completed are reported canceled: they were stopped.
+func (s *Store) Chunks(ctx context.Context, j *Job) ([]Chunk, error) {
+	m, err := s.rdb.HGetAll(ctx, s.keys(j.ID).chunks).Result()
+	if err != nil {
+		return nil, fmt.Errorf("chunks of %s: %w", j.ID, err)
+	}
+	chunks := make([]Chunk, j.Chunks.Total)
+	for i := range chunks {
+		c := Chunk{Index: i, Status: StatusQueued}
+		key := strconv.Itoa(i)
+		c.Attempts, _ = strconv.Atoi(m[key+":n"])
+		if raw, ok := m[key]; ok {
+			var rec chunkRecord
+			if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+				return nil, fmt.Errorf("decode chunk %d of %s: %w", i, j.ID, err)
+			}
+			c.Status = rec.Status
+			c.Worker = &rec.Worker
+			c.StartedAt = &rec.StartedAt
+			c.FinishedAt = rec.FinishedAt
+			c.DurationMS = rec.DurationMS
+			if rec.Error != "" {
+				c.Error = &rec.Error
+			}
+		}
+		if j.Status.Terminal() && (c.Status == StatusQueued || c.Status == StatusRunning) {
+			c.Status = StatusCanceled
+		}
+		chunks[i] = c
+	}
+	return chunks, nil
+}
+
+// Partials returns the partial results of chunks 0..total-1, in order.
+func (s *Store) Partials(ctx context.Context, id string, total int) ([][]byte, error) {
+	fields := make([]string, total)
+	for i := range fields {
+		fields[i] = strconv.Itoa(i)
+	}
+	vals, err := s.rdb.HMGet(ctx, s.keys(id).partials, fields...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("partials of %s: %w", id, err)
+	}
+	partials := make([][]byte, total)
+	for i, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("partial %d of %s is missing", i, id)
+		}
+		partials[i] = []byte(str)
+	}
+	return partials, nil
+}
+
+// Artifact returns a job's artifact; ErrNotFound when there is none.
+func (s *Store) Artifact(ctx context.Context, id string) ([]byte, error) {
+	b, err := s.rdb.Get(ctx, s.keys(id).artifact).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("artifact of %s: %w", id, err)
+	}
+	return b, nil
+}
+
+// Input returns a reader of a job's bulk input that fetches only the byte
+// ranges asked for.
+func (s *Store) Input(ctx context.Context, id string) (*Input, error) {
+	key := s.keys(id).input
+	n, err := s.rdb.StrLen(ctx, key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("input of %s: %w", id, err)
+	}
+	return &Input{ctx: ctx, rdb: s.rdb, key: key, size: n}, nil
+}
+
+// Input is a job's bulk input read from Redis with GETRANGE. It implements
+// tasks.Input.
+type Input struct {
+	ctx  context.Context
+	rdb  redis.UniversalClient
+	key  string
+	size int64
+}
+
+// Size is the input's length in bytes.
+func (in *Input) Size() int64 { return in.size }
+
+// maxRead caps one GETRANGE, so a large read does not block Redis.
+const maxRead = 4 << 20
+
+// ReadAt reads len(p) bytes at off, as io.ReaderAt.
+func (in *Input) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("store: negative offset")
+	}
+	n := 0
+	for n < len(p) {
+		at := off + int64(n)
+		if at >= in.size {
+			return n, io.EOF
+		}
+		end := min(at+int64(len(p)-n), at+maxRead, in.size)
+		b, err := in.rdb.GetRange(in.ctx, in.key, at, end-1).Bytes()
+		if err != nil {
+			return n, fmt.Errorf("read input: %w", err)
+		}
+		if len(b) == 0 {
+			return n, io.EOF
+		}
+		n += copy(p[n:], b)
+	}
+	return n, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func durationMS(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}

@@ -1,0 +1,97 @@
+package store
+
+import "github.com/redis/go-redis/v9"
+
+// startChunk marks a chunk running unless its job is finished or the chunk
+// already completed. The first chunk to start moves the job to running.
+//
+// KEYS: job, chunks, done. ARGV: index, chunk record, now.
+// Returns {verdict, attempts, job started (0/1)}.
+var startChunk = redis.NewScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return {'missing', 0, 0} end
+if status == 'succeeded' or status == 'failed' or status == 'canceled' then return {'terminal', 0, 0} end
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return {'done', 0, 0} end
+local attempts = redis.call('HINCRBY', KEYS[2], ARGV[1] .. ':n', 1)
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+local started = 0
+if status == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[3])
+  started = 1
+end
+return {'ok', attempts, started}
+`)
+
+// completeChunk records a chunk's partial result once. A chunk completed
+// twice (asynq ran it again after a crash) is counted once.
+//
+// KEYS: job, chunks, done, partials. ARGV: index, chunk record, partial.
+// Returns {chunks done, chunks total, 1 if this call counted}, or {-1, 0, 0}
+// when the job is already finished.
+var completeChunk = redis.NewScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'running' and status ~= 'queued' then return {-1, 0, 0} end
+local total = tonumber(redis.call('HGET', KEYS[1], 'chunks_total'))
+local counted = 0
+if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'chunks_done', 1)
+  counted = 1
+end
+return {redis.call('SCARD', KEYS[3]), total, counted}
+`)
+
+// recordChunk overwrites a chunk's record while its job is unfinished;
+// ARGV[3] = "1" also counts the chunk as failed.
+//
+// KEYS: job, chunks. ARGV: index, chunk record, failed.
+var recordChunk = redis.NewScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'running' and status ~= 'queued' then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'chunks_failed', 1) end
+return 1
+`)
+
+// finish moves a job to a terminal status if its status is one of the
+// expected ones: the single compare-and-set through which every job ends.
+// Partials are deleted; every key of the job gets the result TTL.
+//
+// KEYS: job, chunks, done, partials, input, artifact.
+// ARGV: new status, finished_at, field ("result" or "error"), value,
+// ttl seconds, artifact ("" for none), expected statuses...
+// Returns the job's kernel if the job was finished by this call, else "".
+var finish = redis.NewScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return '' end
+local ok = false
+for i = 7, #ARGV do
+  if status == ARGV[i] then ok = true end
+end
+if not ok then return '' end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'finished_at', ARGV[2], ARGV[3], ARGV[4])
+if ARGV[6] ~= '' then redis.call('SET', KEYS[6], ARGV[6]) end
+redis.call('DEL', KEYS[3], KEYS[4])
+local ttl = tonumber(ARGV[5])
+for i = 1, #KEYS do
+  redis.call('EXPIRE', KEYS[i], ttl)
+end
+return redis.call('HGET', KEYS[1], 'kernel')
+`)
+
+// keepAtLeast raises the TTL of each key that expires sooner than ARGV[1]
+// seconds. The job record decides: a job without a TTL is unfinished and
+// keeps no TTL; the deliveries list follows the job record.
+var keepAtLeast = redis.NewScript(`
+local want = tonumber(ARGV[1])
+local jobTTL = redis.call('TTL', KEYS[1])
+if jobTTL == -1 then return 0 end
+for i = 1, #KEYS do
+  local ttl = redis.call('TTL', KEYS[i])
+  if ttl == -1 or (ttl >= 0 and ttl < want) then
+    if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('EXPIRE', KEYS[i], want) end
+  end
+end
+return 1
+`)
