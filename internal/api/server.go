@@ -1,0 +1,189 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/crunchjobs/crunch/internal/notify"
+	"github.com/crunchjobs/crunch/internal/queue"
+	"github.com/crunchjobs/crunch/internal/store"
+	"github.com/crunchjobs/crunch/tasks"
+	"github.com/crunchjobs/crunch/tasks/kernels"
+)
+
+// Config configures the API server.
+type Config struct {
+	// Addr is the listen address. Defaults to ":8080".
+	Addr string
+	// Namespace prefixes Redis keys and queue names. Defaults to "crunch".
+	Namespace string
+	// MaxBodyBytes is the largest request body. Defaults to 32 MiB.
+	MaxBodyBytes int64
+	// APIKeys maps tenant names to their bearer keys. When empty, every
+	// caller is the one anonymous tenant and no key is asked for.
+	APIKeys map[string]string
+	// WebhookSecret is the master webhook signing secret ("whsec_…").
+	// When empty, a job asking for a webhook is refused. Defaults to none.
+	WebhookSecret string
+	// WebhookAllowPrivate lets webhooks target loopback and private
+	// addresses. Defaults to false.
+	WebhookAllowPrivate bool
+	// ResultTTL is how long finished jobs are kept. Defaults to 24h.
+	ResultTTL time.Duration
+	// Logger receives the server's logs. Defaults to slog.Default().
+	Logger *slog.Logger
+	// Specs are the kernels offered. Defaults to kernels.Specs().
+	Specs []tasks.Spec
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// Defaults.
+const (
+	AddrDefault         = ":8080"
+	MaxBodyBytesDefault = 32 << 20
+)
+
+// WithDefaults fills unset fields with their defaults.
+func (c Config) WithDefaults() Config {
+	c.Addr = cmp.Or(c.Addr, AddrDefault)
+	c.Namespace = cmp.Or(c.Namespace, store.NamespaceDefault)
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
+	c.ResultTTL = cmp.Or(c.ResultTTL, store.ResultTTLDefault)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Specs == nil {
+		c.Specs = kernels.Specs()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.MaxBodyBytes < 1024 {
+		return fmt.Errorf("MaxBodyBytes must be at least 1024, got %d", c.MaxBodyBytes)
+	}
+	if c.ResultTTL < time.Second {
+		return fmt.Errorf("ResultTTL must be at least 1s, got %s", c.ResultTTL)
+	}
+	for tenant, key := range c.APIKeys {
+		if tenant == "" || tenant == store.AnonymousTenant || len(key) < 8 {
+			return fmt.Errorf("APIKeys: tenant %q needs a name other than %q and a key of at least 8 characters", tenant, store.AnonymousTenant)
+		}
+	}
+	return nil
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	store     *store.Store
+	client    *asynq.Client
+	inspector *asynq.Inspector
+	enqueue   *queue.Enqueuer
+	notify    *notify.Notifier
+	specs     map[string]tasks.Spec
+	echo      *echo.Echo
+	registry  *prometheus.Registry
+	metrics   *httpMetrics
+	// shuttingDown is closed when the HTTP server starts shutting down, so
+	// that event streams end instead of holding the shutdown up.
+	shuttingDown chan struct{}
+	closeOnce    sync.Once
+}
+
+// New returns an API server on rdb, which it does not own.
+func New(cfg Config, rdb redis.UniversalClient) (*Server, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("api config: %w", err)
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Logger.With(slog.String("component", "api")),
+		store:     store.New(rdb, store.Config{Namespace: cfg.Namespace, ResultTTL: cfg.ResultTTL}),
+		client:    asynq.NewClientFromRedisClient(rdb),
+		inspector: asynq.NewInspectorFromRedisClient(rdb),
+		specs:     make(map[string]tasks.Spec, len(cfg.Specs)),
+
+		shuttingDown: make(chan struct{}),
+	}
+	s.enqueue = queue.NewEnqueuer(s.client, cfg.Namespace)
+	s.notify = notify.New(s.store, s.enqueue, cfg.Now)
+	for _, spec := range cfg.Specs {
+		s.specs[spec.Name()] = spec
+	}
+	s.registry, s.metrics = newMetrics(s)
+	s.echo = s.routes()
+	return s, nil
+}
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Close releases the server's asynq client and inspector. The Redis client
+// passed to New stays open.
+func (s *Server) Close() error {
+	// Both share the caller's Redis client and would close it: they are
+	// simply dropped.
+	return nil
+}
+
+// ListenAndServe serves HTTP on cfg.Addr until ctx is done, then drains
+// in-flight requests for up to shutdownTimeout.
+func (s *Server) ListenAndServe(ctx context.Context, shutdownTimeout time.Duration) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ctx, ln, shutdownTimeout)
+}
+
+// Serve serves HTTP on ln until ctx is done, then drains in-flight requests
+// for up to shutdownTimeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, shutdownTimeout time.Duration) error {
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	srv.RegisterOnShutdown(func() { s.closeOnce.Do(func() { close(s.shuttingDown) }) })
+	s.log.Info("api listening", slog.String("addr", ln.Addr().String()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	s.log.Info("api stopped")
+	return err
+}
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -1,0 +1,194 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/crunchjobs/crunch/internal/notify"
+	"github.com/crunchjobs/crunch/internal/problem"
+	"github.com/crunchjobs/crunch/internal/store"
+	"github.com/crunchjobs/crunch/internal/webhook"
+	"github.com/crunchjobs/crunch/tasks"
+)
+
+// errStopped is the cause of a chunk's context when its job ended early
+// (canceled or timed out). Work stopped for it is revoked, not retried.
+var errStopped = errors.New("job stopped")
+
+// revoked tells asynq to neither retry nor archive a task whose job ended.
+func revoked() error { return fmt.Errorf("%w: %w", errStopped, asynq.RevokeTask) }
+
+// handleChunk runs one chunk of a job.
+func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
+	var p tasks.ChunkPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("decode chunk payload: %v: %w", err, asynq.SkipRetry)
+	}
+	job, err := w.store.Get(ctx, p.JobID)
+	if err != nil {
+		return dropIfMissing(err)
+	}
+	if job.Status.Terminal() {
+		return nil
+	}
+	runner := w.runners[job.Kernel]
+	if runner == nil {
+		w.failJob(ctx, job, kernelError(fmt.Sprintf("worker %s does not run kernel %s", w.cfg.ID, job.Kernel)))
+		return fmt.Errorf("unknown kernel %q: %w", job.Kernel, asynq.SkipRetry)
+	}
+	if !w.cfg.Now().Before(job.Deadline) {
+		w.failJob(ctx, job, timeoutError(job))
+		return revoked()
+	}
+	started := w.cfg.Now()
+	st, err := w.store.StartChunk(ctx, job.ID, p.Index, w.cfg.ID, started)
+	if err != nil {
+		return err
+	}
+	if st.Verdict != store.StartOK {
+		return nil // already done, or the job ended: nothing to do
+	}
+	if st.JobStarted {
+		w.announce(ctx, job.ID, webhook.EventStarted)
+	}
+
+	runCtx, cancel := w.running.start(ctx, job.ID, job.Deadline)
+	defer cancel()
+	chunk := tasks.Chunk{Index: p.Index, Total: job.Chunks.Total, Range: p.Range, Params: job.Params}
+	if job.HasInput {
+		in, err := w.store.Input(runCtx, job.ID)
+		if err != nil {
+			return err
+		}
+		chunk.Input = in
+	}
+	partial, err := safely(func() ([]byte, error) { return runner.Run(runCtx, chunk) })
+	finished := w.cfg.Now()
+	w.metrics.chunkDuration.WithLabelValues(job.Kernel).Observe(finished.Sub(started).Seconds())
+	if err != nil {
+		return w.chunkFailed(ctx, runCtx, job, p.Index, started, err)
+	}
+	c, err := w.store.CompleteChunk(ctx, job.ID, p.Index, w.cfg.ID, started, finished, partial)
+	if err != nil {
+		return err
+	}
+	w.metrics.chunks.WithLabelValues(job.Kernel, "succeeded").Inc()
+	if c.Counted {
+		if err := w.notify.Progress(ctx, job.ID); err != nil {
+			w.log.WarnContext(ctx, "publish progress", slog.String("job", job.ID), slog.Any("err", err))
+		}
+	}
+	if c.AllDone() {
+		// Enqueued before this task is acknowledged: if the worker dies
+		// here, the chunk runs again and triggers the reduce again.
+		return w.enqueue.Reduce(ctx, job.ID)
+	}
+	return nil
+}
+
+// chunkFailed decides what a failed chunk means: its job ended (revoke),
+// the job's timeout passed (fail the job), the worker is shutting down
+// (hand the task back), or the kernel failed (retry, then fail the job).
+func (w *Worker) chunkFailed(ctx, runCtx context.Context, job *store.Job, index int, started time.Time, cause error) error {
+	now := w.cfg.Now()
+	switch {
+	case errors.Is(context.Cause(runCtx), errStopped):
+		w.metrics.chunks.WithLabelValues(job.Kernel, "stopped").Inc()
+		return revoked()
+	case !now.Before(job.Deadline):
+		w.metrics.chunks.WithLabelValues(job.Kernel, "timeout").Inc()
+		w.failJob(ctx, job, timeoutError(job))
+		return revoked()
+	case ctx.Err() != nil:
+		return ctx.Err() // asynq stopped us (shutdown); it hands the task back
+	}
+	w.metrics.chunks.WithLabelValues(job.Kernel, "failed").Inc()
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	final := retried >= maxRetry
+	if err := w.store.RecordChunkError(ctx, job.ID, index, w.cfg.ID, started, now, cause, final); err != nil {
+		return errors.Join(cause, err)
+	}
+	w.log.WarnContext(ctx, "chunk failed", slog.String("job", job.ID), slog.Int("chunk", index),
+		slog.Int("attempt", retried+1), slog.Bool("final", final), slog.Any("err", cause))
+	if !final {
+		return cause
+	}
+	w.failJob(ctx, job, kernelError(fmt.Sprintf("chunk %d failed after %d attempts: %v", index, retried+1, cause)))
+	return fmt.Errorf("%w: %w", cause, asynq.SkipRetry)
+}
+
+// failJob ends an unfinished job as failed and tells every worker to stop
+// its chunks. Losing the race to another ending (a cancel, the reduce) is
+// fine: the first ending stands.
+func (w *Worker) failJob(ctx context.Context, job *store.Job, p *problem.Problem) {
+	ok, err := w.store.Fail(ctx, job.ID, p, w.cfg.Now())
+	if err != nil {
+		w.log.ErrorContext(ctx, "end job", slog.String("job", job.ID), slog.Any("err", err))
+		return
+	}
+	if !ok {
+		return
+	}
+	w.log.InfoContext(ctx, "job failed", slog.String("job", job.ID), slog.String("error_type", p.Type), slog.String("detail", p.Detail))
+	w.jobEnded(ctx, job, store.StatusFailed)
+	if err := w.store.PublishStop(ctx, job.ID); err != nil {
+		w.log.WarnContext(ctx, "publish stop", slog.String("job", job.ID), slog.Any("err", err))
+	}
+}
+
+// jobEnded records metrics and announces a job's terminal status.
+func (w *Worker) jobEnded(ctx context.Context, job *store.Job, status store.Status) {
+	w.metrics.jobs.WithLabelValues(job.Kernel, string(status)).Inc()
+	w.metrics.jobDuration.WithLabelValues(job.Kernel, string(status)).Observe(w.cfg.Now().Sub(job.CreatedAt).Seconds())
+	w.announce(ctx, job.ID, notify.EventFor(status))
+}
+
+// announce tells SSE subscribers and the job's webhook about a new status,
+// with the job as it is now. The status is already stored, so a failure
+// here is logged, not returned.
+func (w *Worker) announce(ctx context.Context, id, event string) {
+	job, err := w.store.Get(ctx, id)
+	if err == nil {
+		err = w.notify.Status(ctx, job, event)
+	}
+	if err != nil {
+		w.log.ErrorContext(ctx, "announce job status", slog.String("job", id), slog.String("event", event), slog.Any("err", err))
+	}
+}
+
+func kernelError(detail string) *problem.Problem {
+	return &problem.Problem{Type: problem.TypeKernelError, Title: "Kernel failed", Detail: detail}
+}
+
+func timeoutError(job *store.Job) *problem.Problem {
+	return &problem.Problem{Type: problem.TypeTimeout, Title: "Job timed out",
+		Detail: fmt.Sprintf("The job did not finish within %s of its creation.", job.Deadline.Sub(job.CreatedAt))}
+}
+
+// safely runs f, turning a panic into an error so that a crashing kernel
+// takes the same path as a failing one.
+func safely[T any](f func() (T, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("kernel panicked: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return f()
+}
+
+// dropIfMissing turns "job not found" (it expired or was never accepted)
+// into success, so the task is dropped rather than retried.
+func dropIfMissing(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
