@@ -40,7 +40,7 @@ type systemOptions struct {
 // system is one crunch deployment: an API behind a real HTTP server and
 // some in-process workers, all on their own namespace of the test Redis.
 type system struct {
-	t       *testing.T
+	t       testing.TB
 	url     string
 	ns      string
 	rdb     *redis.Client
@@ -49,9 +49,11 @@ type system struct {
 	workers []*worker.Worker
 	// key is sent as the bearer key when set.
 	key string
+	// fast skips the OpenAPI validation of responses (benchmarks).
+	fast bool
 }
 
-func startSystem(t *testing.T, opts systemOptions) *system {
+func startSystem(t testing.TB, opts systemOptions) *system {
 	t.Helper()
 	ns := redistest.Namespace(t)
 	rdb := opts.redis
@@ -103,7 +105,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	require.NoError(t, json.Unmarshal(r.body, v), "body: %s", r.body)
 }
@@ -136,7 +138,7 @@ func (s *system) send(validate bool, method, path string, body []byte, header ..
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	require.NoError(s.t, err)
-	if !validate {
+	if !validate || s.fast {
 		return response{status: res.StatusCode, header: res.Header, body: b}
 	}
 	if err := openapi.ValidateResponse(req, res.StatusCode, res.Header, b); err != nil {
@@ -212,4 +214,12 @@ func (s *system) chunks(id string) []chunk {
 	var out struct{ Chunks []chunk }
 	r.json(s.t, &out)
 	return out.Chunks
+}
+
+// benchSystem is startSystem for benchmarks, which skip OpenAPI validation
+// (it costs milliseconds per response) by calling the client directly.
+func benchSystem(b *testing.B, workers int) *system {
+	s := startSystem(b, systemOptions{workers: workers, concurrency: 2})
+	s.fast = true
+	return s
 }

@@ -326,7 +326,10 @@ type receiver struct {
 	*httptest.Server
 	mu         sync.Mutex
 	deliveries []delivery
-	answer     func(n int) int // status code for the n-th delivery (0-based)
+	// answer is the status code for a delivery: the n-th (0-based) of its
+	// event type.
+	answer func(n int, event string) int
+	byType map[string]int
 }
 
 type delivery struct {
@@ -335,15 +338,18 @@ type delivery struct {
 	body   []byte
 }
 
-func newReceiver(t *testing.T, answer func(n int) int) *receiver {
-	rc := &receiver{answer: answer}
+func newReceiver(t *testing.T, answer func(n int, event string) int) *receiver {
+	rc := &receiver{answer: answer, byType: map[string]int{}}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		var ev struct{ Type string }
+		_ = json.Unmarshal(b, &ev)
 		rc.mu.Lock()
-		n := len(rc.deliveries)
+		n := rc.byType[ev.Type]
+		rc.byType[ev.Type]++
 		rc.deliveries = append(rc.deliveries, delivery{at: time.Now(), header: r.Header.Clone(), body: b})
 		rc.mu.Unlock()
-		w.WriteHeader(rc.answer(n))
+		w.WriteHeader(rc.answer(n, ev.Type))
 	}))
 	t.Cleanup(rc.Close)
 	return rc
@@ -382,8 +388,8 @@ func webhookSystem(t *testing.T, workers int) *system {
 func TestWebhooks(t *testing.T) {
 	t.Parallel()
 	s := webhookSystem(t, 2)
-	rc := newReceiver(t, func(n int) int {
-		if n == 1 {
+	rc := newReceiver(t, func(n int, event string) int {
+		if event == webhook.EventSucceeded && n == 0 {
 			return http.StatusServiceUnavailable // the first job.succeeded attempt fails
 		}
 		return http.StatusNoContent
@@ -442,7 +448,7 @@ func TestWebhooks(t *testing.T) {
 func TestWebhookGoneStopsRetries(t *testing.T) {
 	t.Parallel()
 	s := webhookSystem(t, 1)
-	rc := newReceiver(t, func(int) int { return http.StatusGone })
+	rc := newReceiver(t, func(int, string) int { return http.StatusGone })
 	j := s.submit(fmt.Sprintf(`{"kernel":"stats","params":{"values":[1]},"webhook":{"url":%q}}`, rc.URL))
 	rc.waitFor(t, 1, 20*time.Second)
 	time.Sleep(7 * time.Second) // a retry would come after 5–5.5 s

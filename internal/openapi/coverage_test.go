@@ -264,8 +264,8 @@ var contractSchemas = []struct {
 	exact  bool // no other field, every field required
 }{
 	{"Job", []string{"id", "kernel", "status", "params", "chunks", "progress", "result", "error", "priority", "metadata", "webhook", "created_at", "started_at", "finished_at"}, true},
-	{"Chunk", []string{"index", "status", "worker", "attempts", "started_at", "finished_at", "duration_ms"}, true},
-	{"Delivery", []string{"event", "webhook_id", "attempt", "at", "status_code", "error", "duration_ms"}, true},
+	{"Chunk", []string{"index", "status", "worker", "attempts", "started_at", "finished_at", "duration_ms"}, false}, // plus an optional "error"
+	{"Delivery", []string{"event", "webhook_id", "attempt", "at", "status_code", "error", "duration_ms", "given_up"}, true},
 	{"JobList", []string{"jobs", "next_cursor"}, true},
 	{"ChunkList", []string{"chunks"}, true},
 	{"DeliveryList", []string{"deliveries"}, true},

@@ -348,8 +348,8 @@ func TestValidateResponse(t *testing.T) {
 			name: "deliveries", method: "GET", path: "/v1/jobs/" + jobID + "/deliveries", status: 200, header: jsonHeader,
 			body: func(t *testing.T) []byte {
 				return mustJSON(t, map[string]any{"deliveries": []any{
-					map[string]any{"event": "job.succeeded", "webhook_id": "msg_2b8c", "attempt": 1, "at": "2026-11-23T06:30:41.870Z", "status_code": 503, "error": nil, "duration_ms": 41.2},
-					map[string]any{"event": "job.succeeded", "webhook_id": "msg_2b8c", "attempt": 2, "at": "2026-11-23T06:30:46.870Z", "status_code": nil, "error": "timeout", "duration_ms": 15000},
+					map[string]any{"event": "job.succeeded", "webhook_id": "msg_2b8c", "attempt": 1, "at": "2026-11-23T06:30:41.870Z", "status_code": 503, "error": nil, "duration_ms": 41.2, "given_up": false},
+					map[string]any{"event": "job.succeeded", "webhook_id": "msg_2b8c", "attempt": 2, "at": "2026-11-23T06:30:46.870Z", "status_code": nil, "error": "timeout", "duration_ms": 15000, "given_up": false},
 				}})
 			},
 		},
@@ -357,7 +357,7 @@ func TestValidateResponse(t *testing.T) {
 			name: "delivery of an unknown event", method: "GET", path: "/v1/jobs/" + jobID + "/deliveries", status: 200, header: jsonHeader,
 			body: func(t *testing.T) []byte {
 				return mustJSON(t, map[string]any{"deliveries": []any{
-					map[string]any{"event": "job.exploded", "webhook_id": "msg_2b8c", "attempt": 1, "at": "2026-11-23T06:30:41.870Z", "status_code": 200, "error": nil, "duration_ms": 41.2},
+					map[string]any{"event": "job.exploded", "webhook_id": "msg_2b8c", "attempt": 1, "at": "2026-11-23T06:30:41.870Z", "status_code": 200, "error": nil, "duration_ms": 41.2, "given_up": false},
 				}})
 			},
 			wantErr: "job.exploded",

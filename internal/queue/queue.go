@@ -131,9 +131,14 @@ func (e *Enqueuer) Deadline(ctx context.Context, jobID string, t time.Time) erro
 // contract's schedule has nine delays after the first attempt.
 const WebhookMaxRetry = 9
 
+// webhookRetention keeps a delivered webhook task's id taken for a day, so
+// an event announced again after its delivery is not sent twice.
+const webhookRetention = 24 * time.Hour
+
 // Webhook enqueues the delivery of one webhook event. Its task id is the
 // webhook id, so an event is enqueued once however often it is announced.
 func (e *Enqueuer) Webhook(ctx context.Context, p tasks.WebhookPayload) error {
 	return e.enqueue(ctx, tasks.TypeWebhook, p, p.WebhookID,
-		asynq.Queue(e.names.Webhooks), asynq.MaxRetry(WebhookMaxRetry), asynq.Timeout(time.Minute))
+		asynq.Queue(e.names.Webhooks), asynq.MaxRetry(WebhookMaxRetry), asynq.Timeout(time.Minute),
+		asynq.Retention(webhookRetention))
 }

@@ -16,6 +16,10 @@ type Delivery struct {
 	StatusCode *int      `json:"status_code"`
 	Error      *string   `json:"error"`
 	DurationMS float64   `json:"duration_ms"`
+	// GivenUp marks the last attempt of an event that was never delivered:
+	// retries ran out, the receiver answered 410 Gone, or the target is
+	// refused for good.
+	GivenUp bool `json:"given_up"`
 }
 
 func (s *Store) deliveriesKey(id string) string { return s.keys(id).job + ":deliveries" }

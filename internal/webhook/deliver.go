@@ -201,6 +201,7 @@ func (d *Deliverer) Handle(ctx context.Context, t *asynq.Task) error {
 		dl.Error = &out.reason
 	}
 	final := out.ok() || out.permanent || out.status == http.StatusGone || retried >= maxRetry
+	dl.GivenUp = final && !out.ok()
 	keep := time.Hour // the job outlives its last attempt by an hour
 	if !final {
 		keep += latestRetry(retried, out.retryAfter)

@@ -18,7 +18,7 @@
 // that of the master secret; with tenants each tenant has its own secret,
 // derived from the master key and the tenant's name ([Secret]), so no
 // tenant can forge another's deliveries. Receivers check deliveries with
-// [Verify] or any Standard Webhooks library (see VERIFY.md).
+// [Verify] or any Standard Webhooks library (see the README, "Webhooks").
 //
 // # Delivery and retries
 //

@@ -116,8 +116,13 @@ func (w *Worker) chunkFailed(ctx, runCtx context.Context, job *store.Job, index 
 	if err := w.store.RecordChunkError(ctx, job.ID, index, w.cfg.ID, started, now, cause, final); err != nil {
 		return errors.Join(cause, err)
 	}
-	w.log.WarnContext(ctx, "chunk failed", slog.String("job", job.ID), slog.Int("chunk", index),
-		slog.Int("attempt", retried+1), slog.Bool("final", final), slog.Any("err", cause))
+	attrs := []any{slog.String("job", job.ID), slog.Int("chunk", index),
+		slog.Int("attempt", retried+1), slog.Bool("final", final), slog.Any("err", cause)}
+	var pe *panicError
+	if errors.As(cause, &pe) {
+		attrs = append(attrs, slog.String("stack", string(pe.stack)))
+	}
+	w.log.WarnContext(ctx, "chunk failed", attrs...)
 	if !final {
 		return cause
 	}
@@ -173,12 +178,21 @@ func timeoutError(job *store.Job) *problem.Problem {
 		Detail: fmt.Sprintf("The job did not finish within %s of its creation.", job.Deadline.Sub(job.CreatedAt))}
 }
 
+// panicError is a kernel panic turned into an error. Its message is what
+// clients see; the stack goes to the worker's log only.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("kernel panicked: %v", e.value) }
+
 // safely runs f, turning a panic into an error so that a crashing kernel
 // takes the same path as a failing one.
 func safely[T any](f func() (T, error)) (v T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("kernel panicked: %v\n%s", r, debug.Stack())
+			err = &panicError{value: r, stack: debug.Stack()}
 		}
 	}()
 	return f()
