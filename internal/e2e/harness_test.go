@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/crunchjobs/crunch/internal/api"
 	"github.com/crunchjobs/crunch/internal/openapi"
+	"github.com/crunchjobs/crunch/internal/redisconn"
 	"github.com/crunchjobs/crunch/internal/redistest"
 	"github.com/crunchjobs/crunch/internal/store"
 	"github.com/crunchjobs/crunch/internal/worker"
@@ -25,16 +27,23 @@ import (
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
-// quiet discards logs; set CRUNCH_TEST_LOGS to see them... kept simple:
-// tests assert on behaviour, not on log lines.
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+// quiet discards the logs of in-process servers, unless CRUNCH_TEST_LOGS
+// is set (to debug a test): tests assert on behaviour, not on log lines.
+var quiet = func() *slog.Logger {
+	if os.Getenv("CRUNCH_TEST_LOGS") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}()
 
 type systemOptions struct {
 	workers     int
 	concurrency int
 	api         func(*api.Config)
 	worker      func(*worker.Config)
-	redis       *redis.Client // defaults to the shared test Redis
+	redis       *redis.Client // the API's client; defaults to the shared test Redis
+	// redisURL, when set, is the Redis of the API and every worker.
+	redisURL string
 }
 
 // system is one crunch deployment: an API behind a real HTTP server and
@@ -56,9 +65,18 @@ type system struct {
 func startSystem(t testing.TB, opts systemOptions) *system {
 	t.Helper()
 	ns := redistest.Namespace(t)
+	newClient := func() *redis.Client {
+		if opts.redisURL == "" {
+			return redistest.Client(t)
+		}
+		c, err := redisconn.Open(opts.redisURL)
+		require.NoError(t, err)
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
 	rdb := opts.redis
 	if rdb == nil {
-		rdb = redistest.Client(t)
+		rdb = newClient()
 	}
 	cfg := api.Config{Namespace: ns, Logger: quiet}
 	if opts.api != nil {
@@ -72,7 +90,7 @@ func startSystem(t testing.TB, opts systemOptions) *system {
 
 	clients := make([]*redis.Client, opts.workers)
 	for i := range clients {
-		clients[i] = redistest.Client(t) // closed after the workers stop (cleanups run last-in first-out)
+		clients[i] = newClient() // closed after the workers stop (cleanups run last-in first-out)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

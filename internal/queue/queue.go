@@ -109,7 +109,20 @@ const deadlineGrace = time.Minute
 
 // Chunk enqueues one chunk of a job whose deadline is jobDeadline.
 func (e *Enqueuer) Chunk(ctx context.Context, p tasks.ChunkPayload, priority string, maxRetries int, jobDeadline time.Time) error {
-	return e.enqueue(ctx, tasks.TypeChunk, p, fmt.Sprintf("%s:c%d", p.JobID, p.Index),
+	return e.chunk(ctx, fmt.Sprintf("%s:c%d", p.JobID, p.Index), p, priority, maxRetries, jobDeadline)
+}
+
+// HandBack enqueues again a chunk whose worker died (or lost Redis) while
+// running it. It goes to the high queue: it is work already started, and a
+// job should not finish last because one of its workers died. attempts
+// (the chunk's runs so far) names the new task, so sweepers racing on one
+// chunk enqueue it once.
+func (e *Enqueuer) HandBack(ctx context.Context, p tasks.ChunkPayload, maxRetries int, jobDeadline time.Time, attempts int) error {
+	return e.chunk(ctx, fmt.Sprintf("%s:c%d:r%d", p.JobID, p.Index, attempts), p, PriorityHigh, maxRetries, jobDeadline)
+}
+
+func (e *Enqueuer) chunk(ctx context.Context, id string, p tasks.ChunkPayload, priority string, maxRetries int, jobDeadline time.Time) error {
+	return e.enqueue(ctx, tasks.TypeChunk, p, id,
 		asynq.Queue(e.names.ForPriority(priority)), asynq.MaxRetry(maxRetries),
 		asynq.Deadline(jobDeadline.Add(deadlineGrace)))
 }

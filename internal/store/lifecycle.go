@@ -47,7 +47,7 @@ func (s *Store) StartChunk(ctx context.Context, id string, index int, worker str
 	if err != nil {
 		return Started{}, err
 	}
-	res, err := startChunk.Run(ctx, s.rdb, []string{k.job, k.chunks, k.done}, index, rec, formatTime(now)).Slice()
+	res, err := startChunk.Run(ctx, s.rdb, []string{k.job, k.chunks, k.done}, index, rec, formatTime(now), worker).Slice()
 	if err != nil {
 		return Started{}, fmt.Errorf("start chunk %d of %s: %w", index, id, err)
 	}

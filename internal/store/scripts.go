@@ -5,7 +5,7 @@ import "github.com/redis/go-redis/v9"
 // startChunk marks a chunk running unless its job is finished or the chunk
 // already completed. The first chunk to start moves the job to running.
 //
-// KEYS: job, chunks, done. ARGV: index, chunk record, now.
+// KEYS: job, chunks, done. ARGV: index, chunk record, now, worker.
 // Returns {verdict, attempts, job started (0/1)}.
 var startChunk = redis.NewScript(`
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -13,7 +13,7 @@ if not status then return {'missing', 0, 0} end
 if status == 'succeeded' or status == 'failed' or status == 'canceled' then return {'terminal', 0, 0} end
 if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return {'done', 0, 0} end
 local attempts = redis.call('HINCRBY', KEYS[2], ARGV[1] .. ':n', 1)
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2], ARGV[1] .. ':w', ARGV[4])
 local started = 0
 if status == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'running', 'started_at', ARGV[3])

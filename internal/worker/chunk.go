@@ -47,13 +47,31 @@ func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
 		w.failJob(ctx, job, timeoutError(job))
 		return revoked()
 	}
+	// Tracked before it starts, so that if this worker dies from here on
+	// the sweeper finds the chunk and hands it back.
+	key := fmt.Sprintf("%s/%d", job.ID, p.Index)
+	w.running.track(key, true)
+	defer w.running.track(key, false) // after the Redis entry is gone, or failed to go
+	if err := w.store.TrackChunk(ctx, w.cfg.ID, job.ID, p.Index); err != nil {
+		return err
+	}
+	defer func() {
+		if err := w.store.UntrackChunk(context.WithoutCancel(ctx), w.cfg.ID, job.ID, p.Index); err != nil {
+			w.log.WarnContext(ctx, "untrack chunk", slog.String("job", job.ID), slog.Any("err", err))
+		}
+	}()
 	started := w.cfg.Now()
 	st, err := w.store.StartChunk(ctx, job.ID, p.Index, w.cfg.ID, started)
 	if err != nil {
 		return err
 	}
+	if st.Verdict == store.StartDone {
+		// Run again after completing: the first run may have died before
+		// it could enqueue the reduce.
+		return w.reduceIfDone(ctx, job.ID)
+	}
 	if st.Verdict != store.StartOK {
-		return nil // already done, or the job ended: nothing to do
+		return nil // the job ended: nothing to do
 	}
 	if st.JobStarted {
 		w.announce(ctx, job.ID, webhook.EventStarted)
@@ -91,6 +109,20 @@ func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
 		return w.enqueue.Reduce(ctx, job.ID)
 	}
 	return nil
+}
+
+// reduceIfDone enqueues the reduce of a running job whose chunks have all
+// completed. The reduce's task id makes this harmless when it is already
+// enqueued.
+func (w *Worker) reduceIfDone(ctx context.Context, id string) error {
+	job, err := w.store.Get(ctx, id)
+	if err != nil {
+		return dropIfMissing(err)
+	}
+	if job.Status.Terminal() || job.Chunks.Done < job.Chunks.Total {
+		return nil
+	}
+	return w.enqueue.Reduce(ctx, id)
 }
 
 // chunkFailed decides what a failed chunk means: its job ended (revoke),

@@ -38,6 +38,7 @@ type metrics struct {
 	chunkDuration *prometheus.HistogramVec
 	jobs          *prometheus.CounterVec
 	jobDuration   *prometheus.HistogramVec
+	handedBack    prometheus.Counter
 }
 
 func newMetrics() (*prometheus.Registry, *metrics) {
@@ -57,8 +58,11 @@ func newMetrics() (*prometheus.Registry, *metrics) {
 			Name: "crunch_job_duration_seconds", Help: "Time from a job's creation to its terminal status, by kernel and status.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 3, 12),
 		}, []string{"kernel", "status"}),
+		handedBack: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "crunch_chunks_handed_back_total", Help: "Chunks of dead workers this worker handed back to the queue as sweeper.",
+		}),
 	}
-	reg.MustRegister(m.chunks, m.chunkDuration, m.jobs, m.jobDuration,
+	reg.MustRegister(m.chunks, m.chunkDuration, m.jobs, m.jobDuration, m.handedBack,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg, m
 }

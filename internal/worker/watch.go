@@ -13,10 +13,30 @@ type runningChunks struct {
 	mu    sync.Mutex
 	next  uint64
 	byJob map[string]map[uint64]context.CancelCauseFunc
+	// tracked are the chunks ("job/index") this worker's handlers hold;
+	// an entry of this worker's running set in Redis that is not here was
+	// left behind (its handler ended while Redis was unreachable).
+	tracked map[string]bool
 }
 
 func newRunningChunks() *runningChunks {
-	return &runningChunks{byJob: map[string]map[uint64]context.CancelCauseFunc{}}
+	return &runningChunks{byJob: map[string]map[uint64]context.CancelCauseFunc{}, tracked: map[string]bool{}}
+}
+
+func (r *runningChunks) track(key string, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if on {
+		r.tracked[key] = true
+	} else {
+		delete(r.tracked, key)
+	}
+}
+
+func (r *runningChunks) isTracked(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tracked[key]
 }
 
 // start derives the context a chunk of job runs in: it ends at the job's

@@ -242,6 +242,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { w.watchStops(bg) })
 	wg.Go(func() { w.reconcile(bg) })
+	wg.Go(func() { w.heartbeat(bg) })
+	wg.Go(func() { w.sweep(bg) })
 	var httpErr error
 	srv := &http.Server{Handler: w.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
 	if w.cfg.HTTPAddr != "" {
@@ -269,6 +271,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	stopBg()
 	srv.Close()
 	wg.Wait()
+	if err := w.store.Retire(context.WithoutCancel(ctx), w.cfg.ID); err != nil {
+		w.log.Warn("retire worker", slog.Any("err", err))
+	}
 	w.log.Info("worker stopped")
 	return httpErr
 }

@@ -1,0 +1,125 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/crunchjobs/crunch/internal/store"
+	"github.com/crunchjobs/crunch/tasks"
+)
+
+// Liveness timing. A killed worker's chunks are handed back within
+// heartbeatTTL + deadGrace + sweepInterval (about 8 s) instead of asynq's
+// ~3 minutes.
+const (
+	heartbeatInterval = time.Second
+	heartbeatTTL      = 5 * time.Second
+	sweepInterval     = time.Second
+)
+
+// heartbeat keeps this worker's liveness key fresh until ctx is done, and
+// hands back the chunks it left behind: entries of its running set whose
+// handler ended while Redis was unreachable, so that neither the entry
+// nor asynq's record of the task could be updated.
+func (w *Worker) heartbeat(ctx context.Context) {
+	tick := time.NewTicker(heartbeatInterval)
+	defer tick.Stop()
+	for {
+		if err := w.store.Heartbeat(ctx, w.cfg.ID, heartbeatTTL); err != nil && ctx.Err() == nil {
+			w.log.Warn("heartbeat", slog.Any("err", err))
+		} else if left, err := w.store.RunningOn(ctx, w.cfg.ID); err == nil {
+			for _, o := range left {
+				if !w.running.isTracked(fmt.Sprintf("%s/%d", o.JobID, o.Index)) {
+					w.handBack(ctx, o)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// sweep hands back the chunks of dead workers. Every worker runs it; one
+// at a time leads (a lease in Redis), so a dead worker's chunks are
+// reclaimed once.
+func (w *Worker) sweep(ctx context.Context) {
+	tick := time.NewTicker(sweepInterval)
+	defer tick.Stop()
+	deadSince := map[string]time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		lead, err := w.store.LeadSweeper(ctx, w.cfg.ID, 3*sweepInterval)
+		if err != nil || !lead {
+			clear(deadSince)
+			continue
+		}
+		w.sweepOnce(ctx, deadSince)
+	}
+}
+
+// deadGrace is how long a worker's heartbeat must stay lapsed before its
+// chunks are handed back. It covers a Redis restart, after which every
+// heartbeat key has expired until its worker beats again (within 1 s).
+const deadGrace = 2 * time.Second
+
+func (w *Worker) sweepOnce(ctx context.Context, deadSince map[string]time.Time) {
+	orphans, idle, err := w.store.Orphans(ctx)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	seen := map[string]bool{}
+	for _, o := range orphans {
+		seen[o.Worker] = true
+		if _, ok := deadSince[o.Worker]; !ok {
+			deadSince[o.Worker] = now
+		}
+		if now.Sub(deadSince[o.Worker]) >= deadGrace {
+			w.handBack(ctx, o)
+		}
+	}
+	for worker := range deadSince {
+		if !seen[worker] {
+			delete(deadSince, worker)
+		}
+	}
+	for _, dead := range idle {
+		_ = w.store.Forget(ctx, dead)
+	}
+}
+
+// handBack enqueues again a chunk that o's worker no longer runs, unless
+// it completed meanwhile — then the job may only lack its reduce.
+func (w *Worker) handBack(ctx context.Context, o store.OrphanedChunk) {
+	attempts, ok, err := w.store.ReclaimChunk(ctx, o, w.cfg.Now())
+	if err != nil {
+		return
+	}
+	if !ok {
+		if err := w.reduceIfDone(ctx, o.JobID); err != nil {
+			w.log.Warn("enqueue reduce", slog.String("job", o.JobID), slog.Any("err", err))
+		}
+		return
+	}
+	job, err := w.store.Get(ctx, o.JobID)
+	if err != nil {
+		return
+	}
+	p := tasks.ChunkPayload{JobID: job.ID, Index: o.Index, Range: tasks.ChunkRange(job.Extent, job.Chunks.Total, o.Index)}
+	if err := w.enqueue.HandBack(ctx, p, job.MaxRetries, job.Deadline, attempts); err != nil {
+		w.log.Error("hand back chunk", slog.String("job", job.ID), slog.Int("chunk", o.Index), slog.Any("err", err))
+		return
+	}
+	w.metrics.handedBack.Inc()
+	w.log.Warn("handed back a chunk", slog.String("from_worker", o.Worker),
+		slog.String("job", job.ID), slog.Int("chunk", o.Index), slog.Int("attempts", attempts))
+}
