@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -221,6 +223,9 @@ func (s *Server) createJob(c echo.Context) error {
 	if len(idemKey) > idempotencyKeyMax {
 		return validationProblem([]tasks.FieldError{{Field: "Idempotency-Key", Message: fmt.Sprintf("must be at most %d characters", idempotencyKeyMax)}})
 	}
+	if err := s.checkRate(c); err != nil {
+		return err
+	}
 	body, err := s.readJSON(c)
 	if err != nil {
 		return err
@@ -264,10 +269,15 @@ func (s *Server) createJob(c echo.Context) error {
 			}
 		}()
 	}
+	if err := s.admit(c); err != nil {
+		return err
+	}
 	if err := s.store.Create(ctx, job, req.prepared.Input); err != nil {
+		s.unadmit(c)
 		return err
 	}
 	if err := s.enqueueJob(c, job); err != nil {
+		s.unadmit(c)
 		return err
 	}
 	release = nil // the job exists: the key now names it
@@ -276,6 +286,50 @@ func (s *Server) createJob(c echo.Context) error {
 		slog.Int("chunks", job.Chunks.Total), slog.String("tenant", job.Tenant))
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/jobs/"+job.ID)
 	return c.JSON(http.StatusAccepted, job)
+}
+
+// checkRate takes one of the tenant's submission tokens, or answers 429
+// with Retry-After.
+func (s *Server) checkRate(c echo.Context) error {
+	if s.limiter == nil {
+		return nil
+	}
+	ok, wait, err := s.limiter.Allow(c.Request().Context(), tenantOf(c))
+	if err != nil {
+		return err
+	}
+	if ok {
+		return nil
+	}
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	return newProblem(http.StatusTooManyRequests, typeTooManyRequests,
+		fmt.Sprintf("This tenant may submit %g jobs per second; retry after the Retry-After delay.", s.cfg.TenantRate))
+}
+
+// admit counts the job among the tenant's unfinished jobs, or answers 429
+// when the tenant already has TenantMaxActiveJobs of them.
+func (s *Server) admit(c echo.Context) error {
+	limit := s.cfg.TenantMaxActiveJobs
+	if limit == 0 {
+		limit = math.MaxInt32
+	}
+	ok, err := s.store.AdmitActive(c.Request().Context(), tenantOf(c), limit)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		c.Response().Header().Set("Retry-After", "5")
+		return newProblem(http.StatusTooManyRequests, typeTooManyRequests,
+			fmt.Sprintf("This tenant already has %d unfinished jobs, the most it may have; retry when one has finished.", limit))
+	}
+	return nil
+}
+
+func (s *Server) unadmit(c echo.Context) {
+	ctx := c.Request().Context()
+	if err := s.store.ReleaseActive(context.WithoutCancel(ctx), tenantOf(c)); err != nil {
+		s.log.WarnContext(ctx, "release active job", slog.Any("err", err))
+	}
 }
 
 // claimIdempotencyKey makes the request the one that creates the job for

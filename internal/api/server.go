@@ -19,6 +19,7 @@ import (
 
 	"github.com/crunchjobs/crunch/internal/notify"
 	"github.com/crunchjobs/crunch/internal/queue"
+	"github.com/crunchjobs/crunch/internal/ratelimit"
 	"github.com/crunchjobs/crunch/internal/store"
 	"github.com/crunchjobs/crunch/tasks"
 	"github.com/crunchjobs/crunch/tasks/kernels"
@@ -41,6 +42,15 @@ type Config struct {
 	// WebhookAllowPrivate lets webhooks target loopback and private
 	// addresses. Defaults to false.
 	WebhookAllowPrivate bool
+	// TenantRate is how many jobs per second each tenant may submit, on
+	// average, across every API replica. Defaults to 0: no limit.
+	TenantRate float64
+	// TenantBurst is how many jobs a tenant may submit at once above
+	// TenantRate. Defaults to max(1, ceil(TenantRate)).
+	TenantBurst int
+	// TenantMaxActiveJobs is how many unfinished jobs a tenant may have.
+	// Defaults to 0: no limit.
+	TenantMaxActiveJobs int
 	// ResultTTL is how long finished jobs are kept. Defaults to 24h.
 	ResultTTL time.Duration
 	// Logger receives the server's logs. Defaults to slog.Default().
@@ -79,6 +89,9 @@ func (c Config) validate() error {
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("MaxBodyBytes must be at least 1024, got %d", c.MaxBodyBytes)
 	}
+	if c.TenantRate < 0 || c.TenantBurst < 0 || c.TenantMaxActiveJobs < 0 {
+		return errors.New("TenantRate, TenantBurst and TenantMaxActiveJobs must not be negative")
+	}
 	if c.ResultTTL < time.Second {
 		return fmt.Errorf("ResultTTL must be at least 1s, got %s", c.ResultTTL)
 	}
@@ -99,10 +112,12 @@ type Server struct {
 	inspector *asynq.Inspector
 	enqueue   *queue.Enqueuer
 	notify    *notify.Notifier
-	specs     map[string]tasks.Spec
-	echo      *echo.Echo
-	registry  *prometheus.Registry
-	metrics   *httpMetrics
+	// limiter limits submissions per tenant; nil without TenantRate.
+	limiter  *ratelimit.Limiter
+	specs    map[string]tasks.Spec
+	echo     *echo.Echo
+	registry *prometheus.Registry
+	metrics  *httpMetrics
 	// shuttingDown is closed when the HTTP server starts shutting down, so
 	// that event streams end instead of holding the shutdown up.
 	shuttingDown chan struct{}
@@ -127,6 +142,13 @@ func New(cfg Config, rdb redis.UniversalClient) (*Server, error) {
 	}
 	s.enqueue = queue.NewEnqueuer(s.client, cfg.Namespace)
 	s.notify = notify.New(s.store, s.enqueue, cfg.Now)
+	if cfg.TenantRate > 0 {
+		var err error
+		s.limiter, err = ratelimit.New(rdb, ratelimit.Config{Namespace: cfg.Namespace, Rate: cfg.TenantRate, Burst: cfg.TenantBurst})
+		if err != nil {
+			return nil, fmt.Errorf("api config: %w", err)
+		}
+	}
 	for _, spec := range cfg.Specs {
 		s.specs[spec.Name()] = spec
 	}

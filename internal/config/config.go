@@ -102,6 +102,25 @@ func API(getenv func(string) string) (Common, api.Config, error) {
 		}
 		cfg.MaxBodyBytes = n
 	}
+	if v := getenv("CRUNCH_TENANT_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1e6 {
+			errs = append(errs, fmt.Errorf("CRUNCH_TENANT_RATE must be a number of jobs per second above 0, got %q", v))
+		}
+		cfg.TenantRate = f
+	}
+	for _, v := range []struct {
+		name string
+		dst  *int
+	}{{"CRUNCH_TENANT_BURST", &cfg.TenantBurst}, {"CRUNCH_TENANT_MAX_ACTIVE_JOBS", &cfg.TenantMaxActiveJobs}} {
+		if s := getenv(v.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				errs = append(errs, fmt.Errorf("%s must be a positive integer, got %q", v.name, s))
+			}
+			*v.dst = n
+		}
+	}
 	if v := getenv("CRUNCH_API_KEYS"); v != "" {
 		keys, err := ParseAPIKeys(v)
 		errs = append(errs, err)

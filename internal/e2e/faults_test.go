@@ -105,3 +105,44 @@ func TestTenantWebhookSecrets(t *testing.T) {
 	require.Error(t, webhook.Verify(secrets["globex"], d.header, d.body), "another tenant cannot forge it")
 	require.Error(t, webhook.Verify(testSecret, d.header, d.body))
 }
+
+// Per-tenant limits hold: a submission rate (token bucket in Redis) and a
+// cap on unfinished jobs, both answered with 429 and Retry-After; other
+// tenants are unaffected.
+func TestTenantLimits(t *testing.T) {
+	t.Parallel()
+	keys := map[string]string{"acme": "key-acme-123", "globex": "key-globex-456"}
+	s := startSystem(t, systemOptions{api: func(c *api.Config) {
+		c.APIKeys, c.TenantRate, c.TenantBurst, c.TenantMaxActiveJobs = keys, 0.5, 3, 5
+	}})
+	s.key = keys["acme"]
+	body := []byte(`{"kernel":"stats","params":{"values":[1]}}`)
+	var ids []string
+	for range 3 {
+		r := s.do(http.MethodPost, "/v1/jobs", body)
+		require.Equal(t, http.StatusAccepted, r.status)
+		var j job
+		r.json(t, &j)
+		ids = append(ids, j.ID)
+	}
+	r := s.do(http.MethodPost, "/v1/jobs", body)
+	require.Equal(t, http.StatusTooManyRequests, r.status, "burst of 3 used up")
+	r.problem(t)
+	require.Equal(t, "2", r.header.Get("Retry-After"), "one token every 2 s")
+
+	s.key = keys["globex"]
+	require.Equal(t, http.StatusAccepted, s.do(http.MethodPost, "/v1/jobs", body).status, "another tenant has its own bucket")
+
+	// Unfinished jobs: globex may have 5.
+	s2 := startSystem(t, systemOptions{api: func(c *api.Config) {
+		c.APIKeys, c.TenantMaxActiveJobs = keys, 2
+	}})
+	s2.key = keys["globex"]
+	first := s2.submit(string(body))
+	s2.submit(string(body))
+	r = s2.do(http.MethodPost, "/v1/jobs", body)
+	require.Equal(t, http.StatusTooManyRequests, r.status, "2 unfinished jobs is the cap")
+	r.problem(t)
+	require.Equal(t, http.StatusAccepted, s2.do(http.MethodPost, "/v1/jobs/"+first.ID+"/cancel", nil).status)
+	s2.submit(string(body)) // a finished job frees its place
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -160,20 +161,23 @@ func (s *Store) finish(ctx context.Context, id string, status Status, field, val
 	for _, st := range from {
 		args = append(args, string(st))
 	}
-	kernel, err := finish.Run(ctx, s.rdb, k.all(), args...).Text()
+	ended, err := finish.Run(ctx, s.rdb, k.all(), args...).Text()
 	if err != nil {
 		return false, fmt.Errorf("finish job %s as %s: %w", id, status, err)
 	}
-	if kernel == "" {
+	kernel, tenant, ok := strings.Cut(ended, " ")
+	if !ok {
 		return false, nil
 	}
-	// Bookkeeping outside the job's slot; losing it only skews a metric.
-	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	// Bookkeeping outside the job's slot: the job no longer counts as
+	// active for its tenant, and the deployment-wide totals.
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRem(ctx, s.pendingKey(), id)
 		p.HIncrBy(ctx, s.totalsKey(), kernel+":"+string(status), 1)
+		p.Eval(ctx, releaseActive, []string{s.activeKey(tenant)})
 		return nil
 	})
-	return true, nil
+	return true, err
 }
 
 // Chunks returns every chunk of a job, by index. Chunks of a finished job

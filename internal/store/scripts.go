@@ -61,7 +61,8 @@ return 1
 // KEYS: job, chunks, done, partials, input, artifact.
 // ARGV: new status, finished_at, field ("result" or "error"), value,
 // ttl seconds, artifact ("" for none), expected statuses...
-// Returns the job's kernel if the job was finished by this call, else "".
+// Returns "kernel tenant" of the job if it was finished by this call,
+// else "".
 var finish = redis.NewScript(`
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return '' end
@@ -77,7 +78,7 @@ local ttl = tonumber(ARGV[5])
 for i = 1, #KEYS do
   redis.call('EXPIRE', KEYS[i], ttl)
 end
-return redis.call('HGET', KEYS[1], 'kernel')
+return redis.call('HGET', KEYS[1], 'kernel') .. ' ' .. redis.call('HGET', KEYS[1], 'tenant')
 `)
 
 // keepAtLeast raises the TTL of each key that expires sooner than ARGV[1]

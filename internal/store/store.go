@@ -293,3 +293,33 @@ func (s *Store) FinishedTotals(ctx context.Context) ([]Total, error) {
 	}
 	return totals, nil
 }
+
+func (s *Store) activeKey(tenant string) string {
+	return s.cfg.Namespace + ":tenant:" + tenant + ":active"
+}
+
+// releaseActive decrements a tenant's active-job count, never below 0.
+const releaseActive = `if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end return 0`
+
+var admitActive = redis.NewScript(`
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+return 1
+`)
+
+// AdmitActive counts a new unfinished job of tenant unless the tenant
+// already has max of them; it reports whether the job was admitted.
+// A job admitted must be created, or released with ReleaseActive.
+func (s *Store) AdmitActive(ctx context.Context, tenant string, max int) (bool, error) {
+	n, err := admitActive.Run(ctx, s.rdb, []string{s.activeKey(tenant)}, max).Int()
+	if err != nil {
+		return false, fmt.Errorf("admit job: %w", err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseActive undoes AdmitActive for a job that was not created.
+func (s *Store) ReleaseActive(ctx context.Context, tenant string) error {
+	return s.rdb.Eval(ctx, releaseActive, []string{s.activeKey(tenant)}).Err()
+}
