@@ -42,6 +42,9 @@ func (s *Server) cancelJob(c echo.Context) error {
 		return err
 	}
 	s.announce(c, job, webhook.EventCanceled)
+	if err := s.enqueue.ForgetDeadline(ctx, job.ID); err != nil {
+		s.log.WarnContext(ctx, "delete deadline task", slog.String("job", job.ID), slog.Any("err", err))
+	}
 	s.log.InfoContext(ctx, "job canceled", slog.String("job", job.ID))
 	return c.JSON(http.StatusAccepted, job)
 }

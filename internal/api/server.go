@@ -108,7 +108,6 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	store     *store.Store
-	client    *asynq.Client
 	inspector *asynq.Inspector
 	enqueue   *queue.Enqueuer
 	notify    *notify.Notifier
@@ -134,13 +133,12 @@ func New(cfg Config, rdb redis.UniversalClient) (*Server, error) {
 		cfg:       cfg,
 		log:       cfg.Logger.With(slog.String("component", "api")),
 		store:     store.New(rdb, store.Config{Namespace: cfg.Namespace, ResultTTL: cfg.ResultTTL}),
-		client:    asynq.NewClientFromRedisClient(rdb),
 		inspector: asynq.NewInspectorFromRedisClient(rdb),
 		specs:     make(map[string]tasks.Spec, len(cfg.Specs)),
 
 		shuttingDown: make(chan struct{}),
 	}
-	s.enqueue = queue.NewEnqueuer(s.client, cfg.Namespace)
+	s.enqueue = queue.NewEnqueuer(rdb, cfg.Namespace)
 	s.notify = notify.New(s.store, s.enqueue, cfg.Now)
 	if cfg.TenantRate > 0 {
 		var err error

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/crunchjobs/crunch/tasks"
 )
@@ -68,14 +69,21 @@ func (n Names) Weights() map[string]int {
 
 // Enqueuer enqueues crunch tasks.
 type Enqueuer struct {
-	client *asynq.Client
-	names  Names
-	ns     string
+	client    *asynq.Client
+	inspector *asynq.Inspector
+	names     Names
+	ns        string
 }
 
-// NewEnqueuer returns an Enqueuer for namespace ns. It does not own client.
-func NewEnqueuer(client *asynq.Client, ns string) *Enqueuer {
-	return &Enqueuer{client: client, names: NamesFor(ns), ns: ns}
+// NewEnqueuer returns an Enqueuer for namespace ns on rdb, which it does
+// not own.
+func NewEnqueuer(rdb redis.UniversalClient, ns string) *Enqueuer {
+	return &Enqueuer{
+		client:    asynq.NewClientFromRedisClient(rdb),
+		inspector: asynq.NewInspectorFromRedisClient(rdb),
+		names:     NamesFor(ns),
+		ns:        ns,
+	}
 }
 
 // Names returns the queue names.
@@ -131,6 +139,16 @@ func (e *Enqueuer) chunk(ctx context.Context, id string, p tasks.ChunkPayload, p
 func (e *Enqueuer) Reduce(ctx context.Context, jobID string) error {
 	return e.enqueue(ctx, tasks.TypeReduce, tasks.ReducePayload{JobID: jobID}, jobID+":reduce",
 		asynq.Queue(e.names.Control), asynq.MaxRetry(3))
+}
+
+// ForgetDeadline deletes the deadline task of a job that has ended, so
+// that finished jobs leave nothing behind in Redis beyond their TTL.
+func (e *Enqueuer) ForgetDeadline(ctx context.Context, jobID string) error {
+	err := e.inspector.DeleteTask(e.names.Control, e.ns+":"+jobID+":deadline")
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return nil
+	}
+	return err
 }
 
 // Deadline enqueues the task that fails job with a timeout at t if it is

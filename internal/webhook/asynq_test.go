@@ -47,9 +47,7 @@ func serve(t *testing.T, b *testBundle, scale time.Duration) func() []error {
 	require.NoError(t, srv.Start(mux))
 	t.Cleanup(srv.Shutdown)
 
-	client := asynq.NewClientFromRedisClient(rdb)
-	t.Cleanup(func() { _ = client.Close() })
-	enq := queue.NewEnqueuer(client, b.store.Namespace())
+	enq := queue.NewEnqueuer(rdb, b.store.Namespace())
 	require.NoError(t, enq.Webhook(t.Context(), b.payload))
 	require.NoError(t, enq.Webhook(t.Context(), b.payload), "a duplicate is harmless")
 	return func() []error {

@@ -186,6 +186,9 @@ func (w *Worker) jobEnded(ctx context.Context, job *store.Job, status store.Stat
 	w.metrics.jobs.WithLabelValues(job.Kernel, string(status)).Inc()
 	w.metrics.jobDuration.WithLabelValues(job.Kernel, string(status)).Observe(w.cfg.Now().Sub(job.CreatedAt).Seconds())
 	w.announce(ctx, job.ID, notify.EventFor(status))
+	if err := w.enqueue.ForgetDeadline(ctx, job.ID); err != nil {
+		w.log.WarnContext(ctx, "delete deadline task", slog.String("job", job.ID), slog.Any("err", err))
+	}
 }
 
 // announce tells SSE subscribers and the job's webhook about a new status,

@@ -120,7 +120,6 @@ type Worker struct {
 	log     *slog.Logger
 	rdb     redis.UniversalClient
 	store   *store.Store
-	client  *asynq.Client
 	enqueue *queue.Enqueuer
 	notify  *notify.Notifier
 	runners map[string]tasks.Runner
@@ -145,11 +144,10 @@ func New(cfg Config, rdb redis.UniversalClient) (*Worker, error) {
 		log:     cfg.Logger.With(slog.String("component", "worker"), slog.String("worker", cfg.ID)),
 		rdb:     rdb,
 		store:   store.New(rdb, store.Config{Namespace: cfg.Namespace, ResultTTL: cfg.ResultTTL}),
-		client:  asynq.NewClientFromRedisClient(rdb),
 		runners: make(map[string]tasks.Runner, len(cfg.Runners)),
 		running: newRunningChunks(),
 	}
-	w.enqueue = queue.NewEnqueuer(w.client, cfg.Namespace)
+	w.enqueue = queue.NewEnqueuer(rdb, cfg.Namespace)
 	w.notify = notify.New(w.store, w.enqueue, cfg.Now)
 	for _, r := range cfg.Runners {
 		w.runners[r.Name()] = r
