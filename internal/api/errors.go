@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -32,8 +33,16 @@ func newProblem(status int, typ, detail string) *problem.Problem {
 	return &problem.Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail}
 }
 
+// maxFieldErrors caps the errors listed in one answer, so that a body of
+// thousands of bad fields cannot make a huge response.
+const maxFieldErrors = 100
+
 func validationProblem(errs []tasks.FieldError) *problem.Problem {
 	p := newProblem(http.StatusUnprocessableEntity, typeValidation, "The request has invalid fields; see errors.")
+	if len(errs) > maxFieldErrors {
+		p.Detail = fmt.Sprintf("The request has %d invalid fields; the first %d are listed in errors.", len(errs), maxFieldErrors)
+		errs = errs[:maxFieldErrors]
+	}
 	p.Errors = errs
 	return p
 }

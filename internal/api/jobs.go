@@ -27,6 +27,9 @@ import (
 
 // Bounds of a create-job request, from the contract.
 const (
+	// createTimeout bounds storing and enqueueing one job, which goes on
+	// even if the client disconnects.
+	createTimeout     = 10 * time.Second
 	timeoutDefault    = 3600
 	timeoutMax        = 86400
 	maxRetriesDefault = 3
@@ -109,11 +112,8 @@ func (s *Server) decodeCreateJob(body json.RawMessage) (*createJobRequest, error
 			p.Fail("metadata", "must be an object")
 		} else if len(raw) > metadataMaxBytes {
 			p.Fail("metadata", "must be at most %d bytes as JSON", metadataMaxBytes)
-		} else {
-			var buf bytes.Buffer
-			if json.Compact(&buf, raw) == nil {
-				req.metadata = buf.Bytes()
-			}
+		} else if md, err := reencode(raw); err == nil {
+			req.metadata = md
 		}
 	}
 	if raw, ok := p.Raw("webhook"); ok {
@@ -148,6 +148,19 @@ func (s *Server) decodeCreateJob(body json.RawMessage) (*createJobRequest, error
 		req.chunks = req.prepared.DefaultChunks
 	}
 	return req, nil
+}
+
+// reencode decodes and re-encodes a JSON value: compact, and with any
+// invalid UTF-8 in its strings replaced by U+FFFD, so that what is echoed
+// back is valid JSON text whatever was sent.
+func reencode(raw json.RawMessage) (json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
 }
 
 func joinField(prefix, field string) string {
@@ -269,15 +282,19 @@ func (s *Server) createJob(c echo.Context) error {
 			}
 		}()
 	}
-	if err := s.admit(c); err != nil {
+	// From here on the job is being created: a client that goes away must
+	// not leave it half made (stored but not indexed, or not enqueued).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	defer cancel()
+	if err := s.admit(ctx, c); err != nil {
 		return err
 	}
 	if err := s.store.Create(ctx, job, req.prepared.Input); err != nil {
-		s.unadmit(c)
+		s.unadmit(ctx, c)
 		return err
 	}
-	if err := s.enqueueJob(c, job); err != nil {
-		s.unadmit(c)
+	if err := s.enqueueJob(ctx, job); err != nil {
+		s.unadmit(ctx, c)
 		return err
 	}
 	release = nil // the job exists: the key now names it
@@ -308,12 +325,12 @@ func (s *Server) checkRate(c echo.Context) error {
 
 // admit counts the job among the tenant's unfinished jobs, or answers 429
 // when the tenant already has TenantMaxActiveJobs of them.
-func (s *Server) admit(c echo.Context) error {
+func (s *Server) admit(ctx context.Context, c echo.Context) error {
 	limit := s.cfg.TenantMaxActiveJobs
 	if limit == 0 {
 		limit = math.MaxInt32
 	}
-	ok, err := s.store.AdmitActive(c.Request().Context(), tenantOf(c), limit)
+	ok, err := s.store.AdmitActive(ctx, tenantOf(c), limit)
 	if err != nil {
 		return err
 	}
@@ -325,9 +342,8 @@ func (s *Server) admit(c echo.Context) error {
 	return nil
 }
 
-func (s *Server) unadmit(c echo.Context) {
-	ctx := c.Request().Context()
-	if err := s.store.ReleaseActive(context.WithoutCancel(ctx), tenantOf(c)); err != nil {
+func (s *Server) unadmit(ctx context.Context, c echo.Context) {
+	if err := s.store.ReleaseActive(ctx, tenantOf(c)); err != nil {
 		s.log.WarnContext(ctx, "release active job", slog.Any("err", err))
 	}
 }
@@ -381,8 +397,7 @@ func (s *Server) claimIdempotencyKey(c echo.Context, key string, body json.RawMe
 // enqueueJob hands a stored job to the workers. If that fails the job was
 // never accepted, so it is deleted again; a crash between the two steps is
 // caught by the workers' reconciler, which plans jobs left pending.
-func (s *Server) enqueueJob(c echo.Context, job *store.Job) error {
-	ctx := c.Request().Context()
+func (s *Server) enqueueJob(ctx context.Context, job *store.Job) error {
 	err := errors.Join(s.enqueue.Plan(ctx, job.ID), s.enqueue.Deadline(ctx, job.ID, job.Deadline))
 	if err != nil {
 		if delErr := s.store.Delete(ctx, job); delErr != nil {
