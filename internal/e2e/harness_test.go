@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +59,12 @@ type system struct {
 	key string
 	// fast skips the OpenAPI validation of responses (benchmarks).
 	fast bool
+
+	opts      systemOptions
+	newClient func() *redis.Client
+	// onFirstEvent, when set, is called once readEvents has parsed the
+	// first event of a stream.
+	onFirstEvent func()
 }
 
 func startSystem(t testing.TB, opts systemOptions) *system {
@@ -88,33 +93,41 @@ func startSystem(t testing.TB, opts systemOptions) *system {
 	t.Cleanup(hs.Close)
 	s := &system{t: t, url: hs.URL, ns: ns, rdb: rdb, store: store.New(rdb, store.Config{Namespace: ns}), client: hs.Client()}
 
-	clients := make([]*redis.Client, opts.workers)
-	for i := range clients {
-		clients[i] = newClient() // closed after the workers stop (cleanups run last-in first-out)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	for i := range opts.workers {
-		wcfg := worker.Config{
-			Namespace:   ns,
-			ID:          fmt.Sprintf("worker-%d", i+1),
-			Concurrency: max(opts.concurrency, 1),
-			Logger:      quiet,
-		}
-		if opts.worker != nil {
-			opts.worker(&wcfg)
-		}
-		w, err := worker.New(wcfg, clients[i])
-		require.NoError(t, err)
-		s.workers = append(s.workers, w)
-		wg.Go(func() {
-			if err := w.Run(ctx); err != nil {
-				t.Errorf("worker %d: %v", i+1, err)
-			}
-		})
+	s.opts, s.newClient = opts, newClient
+	for range opts.workers {
+		s.addWorker()
 	}
 	return s
+}
+
+// addWorker starts one more in-process worker on the system's namespace.
+func (s *system) addWorker() *worker.Worker {
+	t := s.t
+	t.Helper()
+	rdb := s.newClient() // closed after the worker stops (cleanups run last-in first-out)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	n := len(s.workers) + 1
+	wcfg := worker.Config{
+		Namespace:   s.ns,
+		ID:          fmt.Sprintf("worker-%d", n),
+		Concurrency: max(s.opts.concurrency, 1),
+		Logger:      quiet,
+	}
+	if s.opts.worker != nil {
+		s.opts.worker(&wcfg)
+	}
+	w, err := worker.New(wcfg, rdb)
+	require.NoError(t, err)
+	s.workers = append(s.workers, w)
+	go func() {
+		defer close(done)
+		if err := w.Run(ctx); err != nil {
+			t.Errorf("worker %d: %v", n, err)
+		}
+	}()
+	return w
 }
 
 type response struct {

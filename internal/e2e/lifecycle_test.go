@@ -140,6 +140,7 @@ func (s *system) readEvents(id, lastEventID string) []sseEvent {
 	require.Equal(s.t, "text/event-stream", res.Header.Get("Content-Type"))
 	var events []sseEvent
 	var cur sseEvent
+	first := s.onFirstEvent
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -148,6 +149,10 @@ func (s *system) readEvents(id, lastEventID string) []sseEvent {
 		case line == "":
 			if cur.event != "" {
 				events = append(events, cur)
+				if first != nil {
+					first()
+					first = nil
+				}
 			}
 			cur = sseEvent{}
 		case strings.HasPrefix(line, "id: "):
@@ -167,9 +172,17 @@ func (s *system) readEvents(id, lastEventID string) []sseEvent {
 // status again.
 func TestEventStream(t *testing.T) {
 	t.Parallel()
-	s := startSystem(t, systemOptions{workers: 2, concurrency: 1})
+	s := startSystem(t, systemOptions{concurrency: 1}) // workers come after the stream is open
 	j := s.submit(`{"kernel":"primes","params":{"to":3e7},"chunks":12}`)
+	opened := make(chan struct{})
+	s.onFirstEvent = func() { close(opened) }
+	go func() {
+		<-opened
+		s.addWorker()
+		s.addWorker()
+	}()
 	events := s.readEvents(j.ID, "")
+	s.onFirstEvent = nil
 	require.NotEmpty(t, events)
 	last := events[len(events)-1]
 	require.Equal(t, "status", last.event)
@@ -185,6 +198,7 @@ func TestEventStream(t *testing.T) {
 			progress++
 		}
 	}
+	require.Equal(t, "queued", events[0].job.Status, "the stream opened before any worker ran")
 	require.Positive(t, progress, "progress events were sent: %+v", events)
 
 	again := s.readEvents(j.ID, last.id)

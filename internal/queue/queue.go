@@ -28,8 +28,8 @@ const (
 
 // Names are the queue names of one namespace.
 type Names struct {
-	// Control carries plan, reduce and deadline tasks: short bookkeeping
-	// that must not wait behind thousands of chunks.
+	// Control carries plan, reduce and deadline tasks: bookkeeping that
+	// must not wait behind chunks; workers serve it with its own server.
 	Control string
 	High    string
 	Normal  string
@@ -61,10 +61,11 @@ func (n Names) ForPriority(priority string) string {
 	}
 }
 
-// Weights are the chunk server's queue weights: control first, then
-// high:normal:low as 6:3:1.
-func (n Names) Weights() map[string]int {
-	return map[string]int{n.Control: 12, n.High: 6, n.Normal: 3, n.Low: 1}
+// ChunkWeights are the chunk server's queue weights: high:normal:low as
+// 6:3:1. The control queue is served by its own server, so bookkeeping
+// never waits for a chunk slot.
+func (n Names) ChunkWeights() map[string]int {
+	return map[string]int{n.High: 6, n.Normal: 3, n.Low: 1}
 }
 
 // Enqueuer enqueues crunch tasks.

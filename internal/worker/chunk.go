@@ -67,8 +67,8 @@ func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
 	}
 	if st.Verdict == store.StartDone {
 		// Run again after completing: the first run may have died before
-		// it could enqueue the reduce.
-		return w.reduceIfDone(ctx, job.ID)
+		// it released the next chunk or enqueued the reduce.
+		return w.advance(ctx, job.ID)
 	}
 	if st.Verdict != store.StartOK {
 		return nil // the job ended: nothing to do
@@ -103,24 +103,31 @@ func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
 			w.log.WarnContext(ctx, "publish progress", slog.String("job", job.ID), slog.Any("err", err))
 		}
 	}
+	// What follows is enqueued before this task is acknowledged: if the
+	// worker dies here, the chunk runs again and, finding itself done,
+	// calls advance, which does it again.
 	if c.AllDone() {
-		// Enqueued before this task is acknowledged: if the worker dies
-		// here, the chunk runs again and triggers the reduce again.
 		return w.enqueue.Reduce(ctx, job.ID)
+	}
+	if next := w.cfg.Window + c.Done - 1; c.Counted && next < c.Total {
+		return w.enqueueChunk(ctx, job, next) // keep the job's window full
 	}
 	return nil
 }
 
-// reduceIfDone enqueues the reduce of a running job whose chunks have all
-// completed. The reduce's task id makes this harmless when it is already
-// enqueued.
-func (w *Worker) reduceIfDone(ctx context.Context, id string) error {
+// advance moves a running job on after a crash may have interrupted it:
+// it releases the chunks its window is missing, or enqueues the reduce
+// once every chunk has completed. Task ids make both harmless to repeat.
+func (w *Worker) advance(ctx context.Context, id string) error {
 	job, err := w.store.Get(ctx, id)
 	if err != nil {
 		return dropIfMissing(err)
 	}
-	if job.Status.Terminal() || job.Chunks.Done < job.Chunks.Total {
+	if job.Status.Terminal() || !job.Planned {
 		return nil
+	}
+	if job.Chunks.Done < job.Chunks.Total {
+		return w.release(ctx, job)
 	}
 	return w.enqueue.Reduce(ctx, id)
 }

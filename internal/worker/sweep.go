@@ -98,15 +98,16 @@ func (w *Worker) sweepOnce(ctx context.Context, deadSince map[string]time.Time) 
 }
 
 // handBack enqueues again a chunk that o's worker no longer runs, unless
-// it completed meanwhile — then the job may only lack its reduce.
+// it completed meanwhile — then the job may lack its next chunk or its
+// reduce.
 func (w *Worker) handBack(ctx context.Context, o store.OrphanedChunk) {
 	attempts, ok, err := w.store.ReclaimChunk(ctx, o, w.cfg.Now())
 	if err != nil {
 		return
 	}
 	if !ok {
-		if err := w.reduceIfDone(ctx, o.JobID); err != nil {
-			w.log.Warn("enqueue reduce", slog.String("job", o.JobID), slog.Any("err", err))
+		if err := w.advance(ctx, o.JobID); err != nil {
+			w.log.Warn("advance job", slog.String("job", o.JobID), slog.Any("err", err))
 		}
 		return
 	}

@@ -41,6 +41,11 @@ type Config struct {
 	// tasks again (asynq's TaskCheckInterval). Defaults to 20ms, so a new
 	// chunk starts within milliseconds; asynq's own default is 1s.
 	PollInterval time.Duration
+	// Window is how many chunks of one job may be queued or running at a
+	// time; the next is released as one completes, so a giant job cannot
+	// put thousands of tasks ahead of the jobs submitted after it.
+	// Defaults to 4.
+	Window int
 	// ShutdownTimeout is how long running chunks may take to finish on
 	// shutdown before they are handed back to the queue. Defaults to 20s.
 	ShutdownTimeout time.Duration
@@ -73,6 +78,10 @@ const (
 	PollIntervalDefault       = 20 * time.Millisecond
 	ShutdownTimeoutDefault    = 20 * time.Second
 	WebhookConcurrencyDefault = 20
+	WindowDefault             = 4
+	// controlConcurrency is how many plan, reduce and deadline tasks one
+	// worker runs at once, besides its chunks.
+	controlConcurrency = 2
 	// reconcileAge is how long a job may stay unplanned before a worker
 	// plans it itself.
 	reconcileAge = 5 * time.Second
@@ -90,6 +99,7 @@ func (c Config) WithDefaults() Config {
 	c.Concurrency = cmp.Or(c.Concurrency, runtime.NumCPU())
 	c.PollInterval = cmp.Or(c.PollInterval, PollIntervalDefault)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, ShutdownTimeoutDefault)
+	c.Window = cmp.Or(c.Window, WindowDefault)
 	c.WebhookConcurrency = cmp.Or(c.WebhookConcurrency, WebhookConcurrencyDefault)
 	c.ResultTTL = cmp.Or(c.ResultTTL, store.ResultTTLDefault)
 	if c.Logger == nil {
@@ -108,6 +118,9 @@ func (c Config) validate() error {
 	if c.Concurrency < 1 {
 		return fmt.Errorf("Concurrency must be at least 1, got %d", c.Concurrency)
 	}
+	if c.Window < 1 {
+		return fmt.Errorf("Window must be at least 1, got %d", c.Window)
+	}
 	if c.PollInterval < time.Millisecond {
 		return fmt.Errorf("PollInterval must be at least 1ms, got %s", c.PollInterval)
 	}
@@ -124,6 +137,8 @@ type Worker struct {
 	notify  *notify.Notifier
 	runners map[string]tasks.Runner
 	server  *asynq.Server
+	// control serves the control queue (plan, reduce, deadline).
+	control *asynq.Server
 	// webhooks delivers webhooks; nil without a webhook secret.
 	webhooks  *asynq.Server
 	deliverer *webhook.Deliverer
@@ -154,22 +169,28 @@ func New(cfg Config, rdb redis.UniversalClient) (*Worker, error) {
 	}
 	w.registry, w.metrics = newMetrics()
 	names := w.enqueue.Names()
-	w.server = asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:              cfg.Concurrency,
-		Queues:                   names.Weights(),
-		TaskCheckInterval:        cfg.PollInterval,
-		DelayedTaskCheckInterval: time.Second,
-		ShutdownTimeout:          cfg.ShutdownTimeout,
-		RetryDelayFunc:           retryDelay,
-		IsFailure:                func(err error) bool { return !errors.Is(err, errStopped) },
-		Logger:                   logging.Asynq(cfg.Logger),
-		LogLevel:                 asynq.WarnLevel,
-		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
-			if !errors.Is(err, errStopped) {
-				w.log.WarnContext(ctx, "task failed", slog.String("type", t.Type()), slog.Any("err", err))
-			}
-		}),
-	})
+	taskServer := func(concurrency int, queues map[string]int) *asynq.Server {
+		return asynq.NewServerFromRedisClient(rdb, asynq.Config{
+			Concurrency:              concurrency,
+			Queues:                   queues,
+			TaskCheckInterval:        cfg.PollInterval,
+			DelayedTaskCheckInterval: time.Second,
+			ShutdownTimeout:          cfg.ShutdownTimeout,
+			RetryDelayFunc:           retryDelay,
+			IsFailure:                func(err error) bool { return !errors.Is(err, errStopped) },
+			Logger:                   logging.Asynq(cfg.Logger),
+			LogLevel:                 asynq.WarnLevel,
+			ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
+				if !errors.Is(err, errStopped) {
+					w.log.WarnContext(ctx, "task failed", slog.String("type", t.Type()), slog.Any("err", err))
+				}
+			}),
+		})
+	}
+	w.server = taskServer(cfg.Concurrency, names.ChunkWeights())
+	// Plans, reduces and deadlines get their own server and slots, so a
+	// small job's bookkeeping never waits for a chunk of a big one.
+	w.control = taskServer(controlConcurrency, map[string]int{names.Control: 1})
 	if cfg.WebhookSecret != "" {
 		w.deliverer, err = webhook.New(webhook.Config{
 			MasterSecret: cfg.WebhookSecret,
@@ -223,11 +244,16 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.server.Start(w.mux()); err != nil {
 		return fmt.Errorf("start asynq server: %w", err)
 	}
+	if err := w.control.Start(w.mux()); err != nil {
+		w.server.Shutdown()
+		return fmt.Errorf("start control server: %w", err)
+	}
 	if w.webhooks != nil {
 		mux := asynq.NewServeMux()
 		mux.HandleFunc(tasks.TypeWebhook, w.deliverer.Handle)
 		if err := w.webhooks.Start(mux); err != nil {
 			w.server.Shutdown()
+			w.control.Shutdown()
 			return fmt.Errorf("start webhook server: %w", err)
 		}
 		defer w.deliverer.Close()
@@ -250,6 +276,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			stopBg()
 			wg.Wait()
 			w.server.Shutdown()
+			w.control.Shutdown()
 			return fmt.Errorf("listen on %s: %w", w.cfg.HTTPAddr, err)
 		}
 		w.log.Info("worker http listening", slog.String("addr", ln.Addr().String()))
@@ -263,6 +290,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	<-ctx.Done()
 	w.log.Info("worker shutting down")
 	w.server.Shutdown()
+	w.control.Shutdown()
 	if w.webhooks != nil {
 		w.webhooks.Shutdown()
 	}

@@ -107,7 +107,8 @@ func TestChunkExecutedTwiceCountsOnce(t *testing.T) {
 	require.Equal(t, 1, chunks[0].Attempts, "a run that finds its chunk done does not count as an attempt")
 }
 
-// The plan task is idempotent: planning twice enqueues each chunk once.
+// The plan task is idempotent: planning twice enqueues each chunk of the
+// job's first window once.
 func TestPlanTwiceEnqueuesOnce(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -122,7 +123,7 @@ func TestPlanTwiceEnqueuesOnce(t *testing.T) {
 	insp := asynq.NewInspectorFromRedisClient(b.store.Redis())
 	info, err := insp.GetQueueInfo(queue.NamesFor(b.store.Namespace()).Normal)
 	require.NoError(t, err)
-	require.Equal(t, 5, info.Pending)
+	require.Equal(t, WindowDefault, info.Pending, "the first window of the job's 5 chunks, each once")
 	unplanned, err := b.store.Unplanned(ctx, time.Now().Add(time.Hour), 10)
 	require.NoError(t, err)
 	require.NotContains(t, unplanned, job.ID)
