@@ -136,6 +136,9 @@ func parseInt(raw json.RawMessage, lo, hi int64) (int64, string) {
 	if !isNumber(s) {
 		return 0, rangeMsg
 	}
+	if hugeExponent(s) {
+		return 0, rangeMsg // 1e-999999 parses to 0 but would make big.Rat work for it
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil && !strings.Contains(err.Error(), "range") {
 		return 0, rangeMsg
@@ -152,6 +155,17 @@ func parseInt(raw json.RawMessage, lo, hi int64) (int64, string) {
 		return 0, rangeMsg
 	}
 	return v, ""
+}
+
+// hugeExponent reports whether a number literal has an exponent beyond
+// ±40, which no integer parameter can use.
+func hugeExponent(s string) bool {
+	i := strings.IndexAny(s, "eE")
+	if i < 0 {
+		return false
+	}
+	exp, err := strconv.Atoi(strings.TrimPrefix(s[i+1:], "+"))
+	return err != nil || exp > 40 || exp < -40
 }
 
 func isNumber(s string) bool {

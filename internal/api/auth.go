@@ -23,8 +23,8 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		auth := c.Request().Header.Get(echo.HeaderAuthorization)
-		token, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || token == "" {
+		scheme, token, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return newProblem(http.StatusUnauthorized, typeUnauthorized, "Send an API key as Authorization: Bearer <key>.")
 		}
 		given := sha256.Sum256([]byte(token))

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // Events a job's webhook may ask for.
@@ -67,7 +68,7 @@ func CheckURL(raw string, allowPrivate bool) error {
 			return fmt.Errorf("%w: %s is not a public address", ErrRefusedAddress, host)
 		}
 	}
-	if host == "localhost" || hasSuffixFold(host, ".localhost") {
+	if strings.EqualFold(host, "localhost") || hasSuffixFold(host, ".localhost") {
 		return fmt.Errorf("%w: %s is loopback", ErrRefusedAddress, host)
 	}
 	return nil
