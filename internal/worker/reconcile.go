@@ -19,14 +19,20 @@ func (w *Worker) reconcile(ctx context.Context) {
 			return
 		case <-time.After(wait):
 		}
-		ids, err := w.store.Unplanned(ctx, w.cfg.Now().Add(-reconcileAge), 100)
-		if err != nil {
-			continue
-		}
-		for _, id := range ids {
-			if err := w.enqueue.Plan(ctx, id); err != nil {
-				w.log.WarnContext(ctx, "re-plan job", slog.String("job", id), slog.Any("err", err))
-			}
+		w.reconcileOnce(ctx)
+	}
+}
+
+// reconcileOnce enqueues the plan of every job pending for longer than
+// reconcileAge.
+func (w *Worker) reconcileOnce(ctx context.Context) {
+	ids, err := w.store.Unplanned(ctx, w.cfg.Now().Add(-reconcileAge), 100)
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		if err := w.enqueue.Plan(ctx, id); err != nil {
+			w.log.WarnContext(ctx, "re-plan job", slog.String("job", id), slog.Any("err", err))
 		}
 	}
 }

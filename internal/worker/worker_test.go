@@ -147,3 +147,25 @@ func TestDeadlineFailsUnfinishedJob(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok)
 }
+
+// A job stored without its plan task (the API died between the two) is
+// planned by the reconciler once it has been pending for reconcileAge.
+func TestReconcilerPlansLostJobs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	job := b.createJob(t, stats.Spec{}, `{"values":[1,2,3]}`, 2)
+	insp := asynq.NewInspectorFromRedisClient(b.store.Redis())
+	control := queue.NamesFor(b.store.Namespace()).Control
+
+	b.worker.reconcileOnce(ctx) // too young: the API may still be enqueueing it
+	_, err := insp.GetQueueInfo(control)
+	require.ErrorContains(t, err, "does not exist", "no plan task yet")
+
+	b.worker.cfg.Now = func() time.Time { return time.Now().Add(reconcileAge + time.Second) }
+	b.worker.reconcileOnce(ctx)
+	b.worker.reconcileOnce(ctx) // a second reconciler changes nothing
+	info, err := insp.GetQueueInfo(control)
+	require.NoError(t, err)
+	require.Equal(t, 1, info.Pending, "one plan task for the lost job %s", job.ID)
+}
