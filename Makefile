@@ -8,6 +8,7 @@
 #   BENCHTIME go test -benchtime                           (1s)
 #   COUNT     go test -count for benchmarks                (1)
 #   FUZZTIME  time per fuzz target                         (10s)
+#   SOAK      how long make soak runs                      (5m)
 #   IMAGE     image name prefix; TAG the image tag         (crunch, dev)
 
 SHELL := bash
@@ -23,6 +24,7 @@ BENCH     ?= .
 BENCHTIME ?= 1s
 COUNT     ?= 1
 FUZZTIME  ?= 10s
+SOAK      ?= 5m
 IMAGE     ?= crunch
 TAG       ?= dev
 BENCH_STAMP := $(shell date -u +%Y%m%dT%H%M%SZ)
@@ -47,6 +49,11 @@ bench: ## Run the benchmarks against a private redis-server; output to bench/<UT
 	@mkdir -p bench
 	scripts/test.sh -run '^$$' -bench '$(BENCH)' -benchmem -benchtime '$(BENCHTIME)' -count '$(COUNT)' $(PKGS) | tee '$(BENCH_OUT)'
 	@echo "benchmarks written to $(BENCH_OUT)"
+
+.PHONY: soak
+soak: ## Run the soak test for SOAK (5m) against a private redis-server; profiles to bench/soak/
+	@mkdir -p bench/soak
+	CRUNCH_SOAK='$(SOAK)' CRUNCH_SOAK_PROFILE="$$PWD/bench/soak" scripts/test.sh -count=1 -v -run '^TestSoak$$' -timeout 30m ./internal/e2e/
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (10s) each
