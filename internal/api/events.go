@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -96,7 +97,7 @@ func eventID(j *store.Job) string {
 }
 
 func writeEvent(c echo.Context, kind, id string, job *store.Job) error {
-	data, err := jsonMarshal(job)
+	data, err := json.Marshal(job)
 	if err != nil {
 		return err
 	}

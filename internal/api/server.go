@@ -3,7 +3,6 @@ package api
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -158,14 +157,6 @@ func New(cfg Config, rdb redis.UniversalClient) (*Server, error) {
 // Handler is the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Close releases the server's asynq client and inspector. The Redis client
-// passed to New stays open.
-func (s *Server) Close() error {
-	// Both share the caller's Redis client and would close it: they are
-	// simply dropped.
-	return nil
-}
-
 // ListenAndServe serves HTTP on cfg.Addr until ctx is done, then drains
 // in-flight requests for up to shutdownTimeout.
 func (s *Server) ListenAndServe(ctx context.Context, shutdownTimeout time.Duration) error {
@@ -205,5 +196,3 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, shutdownTimeout tim
 	s.log.Info("api stopped")
 	return err
 }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
