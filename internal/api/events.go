@@ -57,6 +57,7 @@ func (s *Server) streamEvents(c echo.Context) error {
 		case <-s.shuttingDown:
 			return nil
 		case <-heartbeat.C:
+			extendWriteDeadline(c)
 			if _, err := fmt.Fprint(c.Response(), ": heartbeat\n\n"); err != nil {
 				return nil
 			}
@@ -97,6 +98,7 @@ func eventID(j *store.Job) string {
 }
 
 func writeEvent(c echo.Context, kind, id string, job *store.Job) error {
+	extendWriteDeadline(c)
 	data, err := json.Marshal(job)
 	if err != nil {
 		return err

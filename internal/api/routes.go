@@ -13,6 +13,7 @@ func (s *Server) routes() *echo.Echo {
 	e.HTTPErrorHandler = s.handleError
 
 	e.Use(middleware.RequestID())
+	e.Use(writeDeadline)
 	e.Use(s.recordRequest)
 	e.Use(middleware.Recover())
 

@@ -170,6 +170,8 @@ func (s *Server) ListenAndServe(ctx context.Context, shutdownTimeout time.Durati
 // Serve serves HTTP on ln until ctx is done, then drains in-flight requests
 // for up to shutdownTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, shutdownTimeout time.Duration) error {
+	// No WriteTimeout here: event streams live long. Every other response
+	// gets a write deadline from the writeDeadline middleware instead.
 	srv := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -195,4 +197,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, shutdownTimeout tim
 	}
 	s.log.Info("api stopped")
 	return err
+}
+
+// writeTimeout bounds writing one response (event streams extend it
+// before each event), so a client that stops reading cannot pin a
+// goroutine.
+const writeTimeout = time.Minute
+
+// writeDeadline sets the write deadline of each response.
+func writeDeadline(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		extendWriteDeadline(c)
+		return next(c)
+	}
+}
+
+func extendWriteDeadline(c echo.Context) {
+	// Not every ResponseWriter supports deadlines (httptest's recorder
+	// does not); then there is nothing to set.
+	_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(writeTimeout))
 }

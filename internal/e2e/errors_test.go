@@ -1,10 +1,13 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,8 +174,10 @@ func TestRedisUnreachable(t *testing.T) {
 
 func TestAuthAndTenants(t *testing.T) {
 	t.Parallel()
+	logs := new(lockedBuffer)
 	s := startSystem(t, systemOptions{workers: 1, api: func(c *api.Config) {
 		c.APIKeys = map[string]string{"acme": "key-acme-123", "globex": "key-globex-456"}
+		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}})
 	r := s.do(http.MethodGet, "/v1/kernels", nil)
 	require.Equal(t, http.StatusUnauthorized, r.status)
@@ -193,6 +198,28 @@ func TestAuthAndTenants(t *testing.T) {
 	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json"} {
 		require.Equal(t, http.StatusOK, s.do(http.MethodGet, path, nil).status, path)
 	}
+	require.Contains(t, logs.String(), `"request_id"`, "requests are logged with their ids")
+	for _, secret := range []string{"key-acme-123", "key-globex-456", "wrong-key-000"} {
+		require.NotContains(t, logs.String(), secret, "keys never appear in logs")
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestKernelsAndOpenAPI(t *testing.T) {
