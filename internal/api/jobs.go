@@ -202,8 +202,12 @@ func (s *Server) decodeWebhook(p *tasks.Params, raw json.RawMessage) *store.Webh
 				wp.Fail(fmt.Sprintf("events[%d]", i), "must be one of %s", strings.Join(webhook.Events, ", "))
 			}
 		}
-		slices.Sort(events)
-		hook.Events = slices.Compact(events)
+		hook.Events = nil
+		for _, ev := range events { // as given, without repeats
+			if !slices.Contains(hook.Events, ev) {
+				hook.Events = append(hook.Events, ev)
+			}
+		}
 	}
 	if err := wp.Err(); err != nil {
 		var verr *tasks.ValidationError

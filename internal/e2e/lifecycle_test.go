@@ -499,4 +499,10 @@ func TestWebhookValidation(t *testing.T) {
 	var j struct{ Webhook struct{ Events []string } }
 	r.json(t, &j)
 	require.Equal(t, []string{"job.succeeded", "job.failed", "job.canceled"}, j.Webhook.Events, "default events")
+
+	r = s.do(http.MethodPost, "/v1/jobs", []byte(`{"kernel":"stats","params":{"values":[1]},
+		"webhook":{"url":"https://example.com/h","events":["job.succeeded","job.failed","job.succeeded"]}}`))
+	require.Equal(t, http.StatusAccepted, r.status)
+	r.json(t, &j)
+	require.Equal(t, []string{"job.succeeded", "job.failed"}, j.Webhook.Events, "echoed as given, without repeats")
 }
