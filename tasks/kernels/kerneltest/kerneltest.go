@@ -8,7 +8,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/crunchjobs/crunch/tasks"
 )
@@ -79,4 +83,53 @@ func Invariant(t testing.TB, spec tasks.Spec, runner tasks.Runner, params string
 		}
 	}
 	return first
+}
+
+// Schema is a kernel's params JSON Schema, decoded for tests.
+type Schema struct {
+	Schema     string                    `json:"$schema"`
+	Type       string                    `json:"type"`
+	Properties map[string]map[string]any `json:"properties"`
+	Required   []string                  `json:"required"`
+	Additional *bool                     `json:"additionalProperties"`
+}
+
+// CheckSpec fails the test unless spec and runner meet what every kernel
+// owes its users: the same name, a description, and a draft 2020-12 JSON
+// Schema of an object that allows no other properties than params (each
+// described) and requires exactly required. It returns the decoded schema
+// for the kernel's own checks.
+func CheckSpec(t testing.TB, spec tasks.Spec, runner tasks.Runner, params, required []string) Schema {
+	t.Helper()
+	require.Equal(t, spec.Name(), runner.Name())
+	require.NotEmpty(t, spec.Description())
+	var s Schema
+	require.NoError(t, json.Unmarshal(spec.ParamsSchema(), &s))
+	require.Equal(t, "https://json-schema.org/draft/2020-12/schema", s.Schema)
+	require.Equal(t, "object", s.Type)
+	require.NotNil(t, s.Additional, "additionalProperties")
+	require.False(t, *s.Additional, "additionalProperties")
+	require.ElementsMatch(t, params, slices.Collect(maps.Keys(s.Properties)))
+	require.ElementsMatch(t, required, s.Required)
+	for name, prop := range s.Properties {
+		require.NotEmpty(t, prop["description"], "description of %s", name)
+	}
+	return s
+}
+
+// Prepare runs spec.Prepare on params as a fuzz target must see it: a
+// refusal is a *tasks.ValidationError (Prepare returns nil), an acceptance
+// has DefaultChunks in [1, MaxChunks] and a non-negative Extent.
+func Prepare(t testing.TB, spec tasks.Spec, params string) *tasks.Prepared {
+	t.Helper()
+	prep, err := spec.Prepare(json.RawMessage(params))
+	if err != nil {
+		var verr *tasks.ValidationError
+		require.ErrorAs(t, err, &verr)
+		return nil
+	}
+	require.GreaterOrEqual(t, prep.DefaultChunks, 1)
+	require.LessOrEqual(t, prep.DefaultChunks, tasks.MaxChunks)
+	require.GreaterOrEqual(t, prep.Extent, int64(0))
+	return prep
 }

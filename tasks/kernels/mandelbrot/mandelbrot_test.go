@@ -33,22 +33,9 @@ func TestNames(t *testing.T) {
 
 func TestParamsSchema(t *testing.T) {
 	t.Parallel()
-	var schema struct {
-		Schema     string                     `json:"$schema"`
-		Type       string                     `json:"type"`
-		Properties map[string]json.RawMessage `json:"properties"`
-		Additional *bool                      `json:"additionalProperties"`
-	}
-	require.NoError(t, json.Unmarshal(mandelbrot.Spec{}.ParamsSchema(), &schema))
-	require.Equal(t, "https://json-schema.org/draft/2020-12/schema", schema.Schema)
-	require.Equal(t, "object", schema.Type)
-	require.NotNil(t, schema.Additional)
-	require.False(t, *schema.Additional)
-	names := make([]string, 0, len(schema.Properties))
-	for name := range schema.Properties {
-		names = append(names, name)
-	}
-	require.ElementsMatch(t, []string{"width", "height", "max_iter", "x_min", "x_max", "y_min", "y_max"}, names)
+	require.Equal(t, "image/png", mandelbrot.Spec{}.ArtifactType())
+	kerneltest.CheckSpec(t, mandelbrot.Spec{}, mandelbrot.Runner{},
+		[]string{"width", "height", "max_iter", "x_min", "x_max", "y_min", "y_max"}, nil)
 }
 
 func TestPrepareDefaults(t *testing.T) {
@@ -323,14 +310,10 @@ func FuzzPrepare(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, params string) {
-		prep, err := mandelbrot.Spec{}.Prepare(json.RawMessage(params))
-		if err != nil {
-			var verr *tasks.ValidationError
-			require.ErrorAs(t, err, &verr)
+		prep := kerneltest.Prepare(t, mandelbrot.Spec{}, params)
+		if prep == nil {
 			return
 		}
-		require.GreaterOrEqual(t, prep.DefaultChunks, 1)
-		require.LessOrEqual(t, prep.DefaultChunks, tasks.MaxChunks)
 		require.GreaterOrEqual(t, prep.Extent, int64(1))
 		require.LessOrEqual(t, int64(prep.DefaultChunks), prep.Extent)
 		require.True(t, json.Valid(prep.Params))

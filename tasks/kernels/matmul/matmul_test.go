@@ -115,22 +115,8 @@ func TestNames(t *testing.T) {
 
 func TestParamsSchema(t *testing.T) {
 	t.Parallel()
-	var schema struct {
-		Schema     string                     `json:"$schema"`
-		Type       string                     `json:"type"`
-		Properties map[string]json.RawMessage `json:"properties"`
-		Additional *bool                      `json:"additionalProperties"`
-	}
-	require.NoError(t, json.Unmarshal(matmul.Spec{}.ParamsSchema(), &schema))
-	require.Equal(t, "https://json-schema.org/draft/2020-12/schema", schema.Schema)
-	require.Equal(t, "object", schema.Type)
-	require.NotNil(t, schema.Additional)
-	require.False(t, *schema.Additional)
-	names := make([]string, 0, len(schema.Properties))
-	for name := range schema.Properties {
-		names = append(names, name)
-	}
-	require.ElementsMatch(t, []string{"a", "b", "n", "seed"}, names)
+	require.Empty(t, matmul.Spec{}.ArtifactType())
+	kerneltest.CheckSpec(t, matmul.Spec{}, matmul.Runner{}, []string{"a", "b", "n", "seed"}, nil)
 }
 
 func TestKnownProducts(t *testing.T) {
@@ -587,14 +573,10 @@ func FuzzPrepare(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, params string) {
-		prep, err := matmul.Spec{}.Prepare(json.RawMessage(params))
-		if err != nil {
-			var verr *tasks.ValidationError
-			require.ErrorAs(t, err, &verr)
+		prep := kerneltest.Prepare(t, matmul.Spec{}, params)
+		if prep == nil {
 			return
 		}
-		require.GreaterOrEqual(t, prep.DefaultChunks, 1)
-		require.LessOrEqual(t, prep.DefaultChunks, tasks.MaxChunks)
 		require.GreaterOrEqual(t, prep.Extent, int64(1))
 		require.LessOrEqual(t, int64(prep.DefaultChunks), prep.Extent)
 		require.True(t, json.Valid(prep.Params))

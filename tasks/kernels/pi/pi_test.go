@@ -244,23 +244,8 @@ func TestSchema(t *testing.T) {
 	t.Parallel()
 	spec := pi.Spec{}
 	require.Equal(t, "pi", spec.Name())
-	require.Equal(t, spec.Name(), pi.Runner{}.Name())
-	require.NotEmpty(t, spec.Description())
 	require.Empty(t, spec.ArtifactType())
-	var schema struct {
-		Schema     string                    `json:"$schema"`
-		Type       string                    `json:"type"`
-		Properties map[string]map[string]any `json:"properties"`
-		Required   []string                  `json:"required"`
-		Additional *bool                     `json:"additionalProperties"`
-	}
-	require.NoError(t, json.Unmarshal(spec.ParamsSchema(), &schema))
-	require.Equal(t, "https://json-schema.org/draft/2020-12/schema", schema.Schema)
-	require.Equal(t, "object", schema.Type)
-	require.Equal(t, []string{"samples"}, schema.Required)
-	require.NotNil(t, schema.Additional)
-	require.False(t, *schema.Additional)
-	require.Len(t, schema.Properties, 2)
+	schema := kerneltest.CheckSpec(t, spec, pi.Runner{}, []string{"samples", "seed"}, []string{"samples"})
 	for _, name := range []string{"samples", "seed"} {
 		prop := schema.Properties[name]
 		require.Equal(t, "integer", prop["type"], name)
@@ -359,14 +344,10 @@ func FuzzPrepare(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, params string) {
-		prep, err := pi.Spec{}.Prepare(json.RawMessage(params))
-		if err != nil {
-			var verr *tasks.ValidationError
-			require.ErrorAs(t, err, &verr)
+		prep := kerneltest.Prepare(t, pi.Spec{}, params)
+		if prep == nil {
 			return
 		}
-		require.GreaterOrEqual(t, prep.DefaultChunks, 1)
-		require.LessOrEqual(t, prep.DefaultChunks, tasks.MaxChunks)
 		require.GreaterOrEqual(t, prep.Extent, int64(1))
 		require.LessOrEqual(t, prep.Extent, int64(pi.MaxSamples))
 	})

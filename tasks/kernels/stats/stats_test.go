@@ -101,22 +101,9 @@ func requireSameResult(t *testing.T, want, got result) {
 
 func TestSchema(t *testing.T) {
 	t.Parallel()
-	var schema struct {
-		Type                 string                     `json:"type"`
-		Properties           map[string]json.RawMessage `json:"properties"`
-		Required             []string                   `json:"required"`
-		AdditionalProperties bool                       `json:"additionalProperties"`
-	}
-	require.NoError(t, json.Unmarshal(stats.Spec{}.ParamsSchema(), &schema))
-	require.Equal(t, "object", schema.Type)
-	require.Len(t, schema.Properties, 1)
-	require.Contains(t, schema.Properties, "values")
-	require.Equal(t, []string{"values"}, schema.Required)
-	require.False(t, schema.AdditionalProperties)
 	require.Equal(t, "stats", stats.Spec{}.Name())
-	require.Equal(t, "stats", stats.Runner{}.Name())
-	require.NotEmpty(t, stats.Spec{}.Description())
 	require.Empty(t, stats.Spec{}.ArtifactType())
+	kerneltest.CheckSpec(t, stats.Spec{}, stats.Runner{}, []string{"values"}, []string{"values"})
 }
 
 func TestCancellingTermsAreExact(t *testing.T) {
@@ -421,14 +408,10 @@ func FuzzPrepare(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		prep, err := stats.Spec{}.Prepare(json.RawMessage(s))
-		if err != nil {
-			var verr *tasks.ValidationError
-			require.ErrorAs(t, err, &verr)
+		prep := kerneltest.Prepare(t, stats.Spec{}, s)
+		if prep == nil {
 			return
 		}
-		require.GreaterOrEqual(t, prep.DefaultChunks, 1)
-		require.LessOrEqual(t, prep.DefaultChunks, tasks.MaxChunks)
 		require.Positive(t, prep.Extent)
 		require.Len(t, prep.Input, 8*int(prep.Extent))
 	})

@@ -92,23 +92,9 @@ func runBytes(t testing.TB, data []byte, chunks, top int) *tasks.Output {
 
 func TestSchema(t *testing.T) {
 	t.Parallel()
-	var schema struct {
-		Type                 string                     `json:"type"`
-		Properties           map[string]json.RawMessage `json:"properties"`
-		Required             []string                   `json:"required"`
-		AdditionalProperties bool                       `json:"additionalProperties"`
-	}
-	require.NoError(t, json.Unmarshal(wordcount.Spec{}.ParamsSchema(), &schema))
-	require.Equal(t, "object", schema.Type)
-	require.Len(t, schema.Properties, 2)
-	require.Contains(t, schema.Properties, "text")
-	require.Contains(t, schema.Properties, "top")
-	require.Equal(t, []string{"text"}, schema.Required)
-	require.False(t, schema.AdditionalProperties)
 	require.Equal(t, "wordcount", wordcount.Spec{}.Name())
-	require.Equal(t, "wordcount", wordcount.Runner{}.Name())
-	require.NotEmpty(t, wordcount.Spec{}.Description())
 	require.Empty(t, wordcount.Spec{}.ArtifactType())
+	kerneltest.CheckSpec(t, wordcount.Spec{}, wordcount.Runner{}, []string{"text", "top"}, []string{"text"})
 }
 
 func TestKnownAnswers(t *testing.T) {
@@ -403,14 +389,10 @@ func FuzzPrepare(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		prep, err := wordcount.Spec{}.Prepare(json.RawMessage(s))
-		if err != nil {
-			var verr *tasks.ValidationError
-			require.ErrorAs(t, err, &verr)
+		prep := kerneltest.Prepare(t, wordcount.Spec{}, s)
+		if prep == nil {
 			return
 		}
-		require.GreaterOrEqual(t, prep.DefaultChunks, 1)
-		require.LessOrEqual(t, prep.DefaultChunks, tasks.MaxChunks)
 		require.GreaterOrEqual(t, prep.Extent, int64(0))
 		require.Len(t, prep.Input, int(prep.Extent))
 		require.True(t, utf8.Valid(prep.Input))
