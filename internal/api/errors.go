@@ -56,9 +56,6 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	p := s.toProblem(c, err)
-	if p == nil {
-		return
-	}
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "application/problem+json")
 	switch p.Status {
@@ -93,7 +90,9 @@ func (s *Server) toProblem(c echo.Context, err error) *problem.Problem {
 	case errors.As(err, &httpErr):
 		return echoProblem(httpErr)
 	case errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil:
-		return nil // the client went away; nobody to answer
+		// The client went away. Abort the response rather than let the
+		// server send an empty 200 to a client that only half-closed.
+		panic(http.ErrAbortHandler)
 	default:
 		// Every error that is not the client's comes from Redis (down,
 		// failing over, timing out): tell the client to retry.
