@@ -253,18 +253,23 @@ func (p *Params) floats(field string, raw json.RawMessage, maxAbs float64) ([]fl
 		}
 		return v, bad == 0
 	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(raw, &elems); err != nil {
+	// The array is invalid: walk it one element at a time to name the bad
+	// ones, holding a single element in memory, not millions of them.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // '['
 		p.Fail(field, "must be an array of numbers")
 		return nil, false
 	}
 	bad := 0
-	for i, e := range elems {
+	for i := 0; dec.More() && bad < maxIndexErrors; i++ {
+		var e json.RawMessage
+		if err := dec.Decode(&e); err != nil {
+			p.Fail(field, "must be an array of numbers")
+			return nil, false
+		}
 		if _, ok := parseFloat(e, maxAbs); !ok {
 			p.Fail(fmt.Sprintf("%s[%d]", field, i), "must be a finite number with absolute value at most %g", maxAbs)
-			if bad++; bad == maxIndexErrors {
-				break
-			}
+			bad++
 		}
 	}
 	if bad == 0 { // e.g. a number too large for float64 that parseFloat also refused
