@@ -243,6 +243,12 @@ func (s *Store) MarkPlanned(ctx context.Context, id string) error {
 	return nil
 }
 
+// DropPending removes a job from the pending set, so that reconcilers no
+// longer plan it.
+func (s *Store) DropPending(ctx context.Context, id string) error {
+	return s.rdb.ZRem(ctx, s.pendingKey(), id).Err()
+}
+
 // Unplanned returns the ids of accepted jobs created before t that are not
 // planned yet — jobs whose plan task may have been lost.
 func (s *Store) Unplanned(ctx context.Context, before time.Time, limit int64) ([]string, error) {

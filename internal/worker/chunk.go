@@ -31,12 +31,9 @@ func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("decode chunk payload: %v: %w", err, asynq.SkipRetry)
 	}
-	job, err := w.store.Get(ctx, p.JobID)
-	if err != nil {
-		return dropIfMissing(err)
-	}
-	if job.Status.Terminal() {
-		return nil
+	job, err := w.activeJob(ctx, p.JobID)
+	if job == nil {
+		return err
 	}
 	runner := w.runners[job.Kernel]
 	if runner == nil {
@@ -119,12 +116,9 @@ func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
 // it releases the chunks its window is missing, or enqueues the reduce
 // once every chunk has completed. Task ids make both harmless to repeat.
 func (w *Worker) advance(ctx context.Context, id string) error {
-	job, err := w.store.Get(ctx, id)
-	if err != nil {
-		return dropIfMissing(err)
-	}
-	if job.Status.Terminal() || !job.Planned {
-		return nil
+	job, err := w.activeJob(ctx, id)
+	if job == nil || !job.Planned {
+		return err
 	}
 	if job.Chunks.Done < job.Chunks.Total {
 		return w.release(ctx, job)
@@ -240,11 +234,19 @@ func safely[T any](f func() (T, error)) (v T, err error) {
 	return f()
 }
 
-// dropIfMissing turns "job not found" (it expired or was never accepted)
-// into success, so the task is dropped rather than retried.
-func dropIfMissing(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
+// activeJob returns the job named id, or nil when it has ended or no
+// longer exists (it expired, or was never accepted): a task of such a job
+// has nothing left to do and is dropped rather than retried. An error is
+// returned only when the job could not be read.
+func (w *Worker) activeJob(ctx context.Context, id string) (*store.Job, error) {
+	job, err := w.store.Get(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case job.Status.Terminal():
+		return nil, nil
 	}
-	return err
+	return job, nil
 }

@@ -23,15 +23,14 @@ func (w *Worker) handlePlan(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("decode plan payload: %v: %w", err, asynq.SkipRetry)
 	}
-	job, err := w.store.Get(ctx, p.JobID)
-	if err != nil {
-		return dropIfMissing(err)
-	}
-	if job.Planned {
+	job, err := w.activeJob(ctx, p.JobID)
+	switch {
+	case err != nil:
+		return err
+	case job == nil: // ended or gone: nothing to plan, nothing to reconcile
+		return w.store.DropPending(ctx, p.JobID)
+	case job.Planned:
 		return nil
-	}
-	if job.Status.Terminal() {
-		return w.store.MarkPlanned(ctx, job.ID)
 	}
 	if err := w.release(ctx, job); err != nil {
 		return err

@@ -20,12 +20,9 @@ func (w *Worker) handleReduce(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("decode reduce payload: %v: %w", err, asynq.SkipRetry)
 	}
-	job, err := w.store.Get(ctx, p.JobID)
-	if err != nil {
-		return dropIfMissing(err)
-	}
-	if job.Status.Terminal() {
-		return nil
+	job, err := w.activeJob(ctx, p.JobID)
+	if job == nil {
+		return err
 	}
 	runner := w.runners[job.Kernel]
 	if runner == nil {
@@ -81,12 +78,9 @@ func (w *Worker) handleDeadline(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
 		return fmt.Errorf("decode deadline payload: %v: %w", err, asynq.SkipRetry)
 	}
-	job, err := w.store.Get(ctx, p.JobID)
-	if err != nil {
-		return dropIfMissing(err)
-	}
-	if !job.Status.Terminal() {
+	job, err := w.activeJob(ctx, p.JobID)
+	if job != nil {
 		w.failJob(ctx, job, timeoutError(job))
 	}
-	return nil
+	return err
 }
