@@ -24,8 +24,11 @@ import (
 // default, so that make test stays short; make soak runs 5 minutes) and,
 // when CRUNCH_SOAK_PROFILE names a directory, writes heap and goroutine
 // profiles there at both points (RELIABILITY.md quotes them).
+//
+// Not parallel: goroutine counts and heap are the whole process's, so the
+// soak runs while no other test of the package does (Go runs the parallel
+// ones after it), and what it measures is its own system.
 func TestSoak(t *testing.T) {
-	t.Parallel()
 	if testing.Short() {
 		t.Skip("a load of several tens of seconds; skipped with -short")
 	}
