@@ -50,15 +50,24 @@ type Params struct {
 	errs   []FieldError
 }
 
-// NewParams parses raw, which must be a JSON object, null or empty.
+// NewParams parses raw, which must be a JSON object of at most
+// MaxObjectFields fields, null or empty. The values it reads are subslices
+// of raw, never copies.
 func NewParams(raw json.RawMessage) *Params {
 	p := &Params{fields: map[string]json.RawMessage{}, read: map[string]bool{}}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
 		return p
 	}
-	if raw[0] != '{' || json.Unmarshal(raw, &p.fields) != nil {
-		p.errs = append(p.errs, FieldError{Field: "", Message: "must be a JSON object"})
+	fields, total, ok := splitObject(raw, MaxObjectFields)
+	switch {
+	case !ok:
+		p.Fail("", "must be a JSON object")
+	case total > MaxObjectFields:
+		p.Fail("", "must have at most %d fields; it has %d, and only the first %d were read", MaxObjectFields, total, MaxObjectFields)
+		fallthrough
+	default:
+		p.fields = fields
 	}
 	return p
 }
@@ -232,50 +241,32 @@ func (p *Params) Floats(name string, maxAbs float64) []float64 {
 	return v
 }
 
-// floats decodes an array of numbers. The fast path decodes straight into
-// []float64; only when it fails is the array walked element by element to
-// name the bad indices.
+// floats decodes an array of numbers, naming the first bad elements. It
+// walks the array in place, so an invalid array of millions of elements
+// costs a scan, not millions of decoded values and errors.
 func (p *Params) floats(field string, raw json.RawMessage, maxAbs float64) ([]float64, bool) {
 	if raw[0] != '[' {
 		p.Fail(field, "must be an array of numbers")
 		return nil, false
 	}
 	var v []float64
-	if !bytes.Contains(raw, []byte("null")) && json.Unmarshal(raw, &v) == nil {
-		bad := 0
-		for i, x := range v {
-			if math.Abs(x) > maxAbs {
-				p.Fail(fmt.Sprintf("%s[%d]", field, i), "must be a finite number with absolute value at most %g", maxAbs)
-				if bad++; bad == maxIndexErrors {
-					break
-				}
+	bad := 0
+	for i, e := range elements(raw) {
+		x, ok := parseFloat(e, maxAbs)
+		if !ok {
+			p.Fail(fmt.Sprintf("%s[%d]", field, i), "must be a finite number with absolute value at most %g", maxAbs)
+			if bad++; bad == maxIndexErrors {
+				break
 			}
 		}
-		return v, bad == 0
+		if bad == 0 {
+			v = append(v, x)
+		}
 	}
-	// The array is invalid: walk it one element at a time to name the bad
-	// ones, holding a single element in memory, not millions of them.
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil { // '['
-		p.Fail(field, "must be an array of numbers")
+	if bad > 0 {
 		return nil, false
 	}
-	bad := 0
-	for i := 0; dec.More() && bad < maxIndexErrors; i++ {
-		var e json.RawMessage
-		if err := dec.Decode(&e); err != nil {
-			p.Fail(field, "must be an array of numbers")
-			return nil, false
-		}
-		if _, ok := parseFloat(e, maxAbs); !ok {
-			p.Fail(fmt.Sprintf("%s[%d]", field, i), "must be a finite number with absolute value at most %g", maxAbs)
-			bad++
-		}
-	}
-	if bad == 0 { // e.g. a number too large for float64 that parseFloat also refused
-		p.Fail(field, "must be an array of numbers")
-	}
-	return nil, false
+	return v, true
 }
 
 // Matrix reads a non-empty rectangular array of rows of finite numbers with
@@ -286,14 +277,19 @@ func (p *Params) Matrix(name string, maxAbs float64, maxRows, maxCols int) [][]f
 		return nil
 	}
 	shapeMsg := fmt.Sprintf("must be a non-empty array of at most %d rows, each a non-empty array of at most %d numbers, all rows of one length", maxRows, maxCols)
-	var rows []json.RawMessage
-	if raw[0] != '[' || json.Unmarshal(raw, &rows) != nil || len(rows) == 0 || len(rows) > maxRows {
+	rows := 0
+	if raw[0] == '[' {
+		for range elements(raw) {
+			rows++
+		}
+	}
+	if rows == 0 || rows > maxRows {
 		p.Fail(name, "%s", shapeMsg)
 		return nil
 	}
-	m := make([][]float64, len(rows))
+	m := make([][]float64, rows)
 	valid := true
-	for i, row := range rows {
+	for i, row := range elements(raw) {
 		field := fmt.Sprintf("%s[%d]", name, i)
 		r, ok := p.floats(field, row, maxAbs)
 		switch {

@@ -477,3 +477,39 @@ func TestHostileExponentIsCheap(t *testing.T) {
 	t.Logf("decoding the body allocates %d bytes", least)
 	require.Less(t, least, uint64(256<<10), "decoding a %d-byte body of six 1e-999999 allocated %d bytes", len(body), least)
 }
+
+// A request object is read as at most tasks.MaxObjectFields fields. Until
+// this test, NewParams decoded a whole object into a map before reporting
+// its unknown fields, and a 32 MiB body of millions of them peaked near
+// 1 GB in the API; now the fields past the cap are only counted.
+func TestHostileFieldCountIsCheap(t *testing.T) {
+	// Not parallel, and the least of a few runs: see TestHostileExponentIsCheap.
+	s := decodeServer(t)
+	fields := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, `,"f%d":0`, i)
+		}
+		return b.String()
+	}
+	const n = 400_000 // about 4 MiB
+	for _, tt := range []struct{ body, overflow string }{
+		{`{"kernel":"primes","params":{"to":10}` + fields(n) + `}`, fmt.Sprintf("it has %d,", n+2)},
+		{`{"kernel":"primes","params":{"to":10` + fields(n) + `}}`, fmt.Sprintf("it has %d,", n+1)},
+	} {
+		body := []byte(tt.body)
+		least := uint64(math.MaxUint64)
+		for range 3 {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := s.decodeCreateJob(body)
+			runtime.ReadMemStats(&after)
+			least = min(least, after.TotalAlloc-before.TotalAlloc)
+			var p *problem.Problem
+			require.True(t, errors.As(err, &p))
+			require.Contains(t, p.Errors[0].Message, tt.overflow, "%+v", p.Errors[0])
+		}
+		t.Logf("decoding a %d-byte body of %d unknown fields allocates %d bytes", len(body), n, least)
+		require.Less(t, least, uint64(1<<20), "decoding a %d-byte body of %d unknown fields allocated %d bytes", len(body), n, least)
+	}
+}

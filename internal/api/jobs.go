@@ -60,15 +60,15 @@ func (s *Server) readJSON(c echo.Context) (json.RawMessage, error) {
 		}
 		return nil, newProblem(http.StatusBadRequest, typeMalformed, "The request body could not be read.")
 	}
+	if json.Valid(body) { // exactly one value: the body itself, not a copy
+		return bytes.TrimSpace(body), nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var v json.RawMessage
 	if err := dec.Decode(&v); err != nil {
 		return nil, newProblem(http.StatusBadRequest, typeMalformed, "The body is not valid JSON: "+jsonErrorDetail(err))
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, newProblem(http.StatusBadRequest, typeMalformed, "The body has data after its JSON value.")
-	}
-	return v, nil
+	return nil, newProblem(http.StatusBadRequest, typeMalformed, "The body has data after its JSON value.")
 }
 
 func jsonErrorDetail(err error) string {
