@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -11,6 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crunchjobs/crunch/internal/redistest"
+	"github.com/crunchjobs/crunch/internal/store"
+	"github.com/crunchjobs/crunch/tasks/kernels/kerneltest"
+	"github.com/crunchjobs/crunch/tasks/kernels/mandelbrot"
 )
 
 // Fault drills: real processes killed and real Redis restarted. Each logs
@@ -23,6 +27,7 @@ const (
 )
 
 type cluster struct {
+	ns      string
 	api     *proc
 	workers []*proc
 	s       *system
@@ -32,7 +37,7 @@ func startCluster(t *testing.T, workers int) *cluster {
 	t.Helper()
 	ns := redistest.Namespace(t)
 	common := []string{"REDIS_URL=" + redistest.URL(t), "CRUNCH_NAMESPACE=" + ns, "CRUNCH_LOG_LEVEL=info"}
-	c := &cluster{api: startProc(t, "api", append(common, "CRUNCH_HTTP_ADDR=127.0.0.1:0")...)}
+	c := &cluster{ns: ns, api: startProc(t, "api", append(common, "CRUNCH_HTTP_ADDR=127.0.0.1:0")...)}
 	for i := range workers {
 		c.workers = append(c.workers, startProc(t, "worker", append(common,
 			fmt.Sprintf("CRUNCH_WORKER_ID=drill-%d", i+1), "CRUNCH_WORKER_CONCURRENCY=1")...))
@@ -95,6 +100,58 @@ func TestDrillWorkerKilled(t *testing.T) {
 	t.Logf("SIGKILL drill: chunk %d of the killed worker handed back after %s, running again after %s; job done %s after the kill",
 		victim.Index, handedBack.Sub(killed).Round(time.Millisecond), recovery.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
 	require.Less(t, recovery, 60*time.Second)
+}
+
+// A worker killed with SIGKILL while it reduces a job: the sweeper
+// enqueues the reduce again within seconds, and the job succeeds with the
+// same answer and image as an undisturbed run (asynq alone would run the
+// reduce again only after about three minutes).
+//
+// The reduce of a 4096×4096 mandelbrot job lasts a few hundred
+// milliseconds; the drill watches the workers' running sets in Redis and
+// kills the worker the moment its reduce starts. A kill that lands after
+// the reduce ended is not a drill: then it tries again, three times at most.
+func TestDrillWorkerKilledInReduce(t *testing.T) {
+	t.Parallel()
+	const params = `{"width":4096,"height":4096,"max_iter":1000}`
+	for attempt := 1; ; attempt++ {
+		require.LessOrEqual(t, attempt, 3, "the reduce never ran long enough to be killed in")
+		c := startCluster(t, 2)
+		j := c.s.submit(`{"kernel":"mandelbrot","params":` + params + `,"chunks":8}`)
+		st := store.New(redistest.Client(t), store.Config{Namespace: c.ns})
+		reduce := store.RunningTask{JobID: j.ID, Step: store.StepReduce}
+		var victim *proc
+		deadline := time.Now().Add(time.Minute)
+		for victim == nil {
+			require.True(t, time.Now().Before(deadline), "no worker reduced %s", j.ID)
+			for i, w := range []string{"drill-1", "drill-2"} {
+				running, _ := st.RunningOn(t.Context(), w)
+				if reduce.Worker = w; slices.Contains(running, reduce) {
+					victim = c.workers[i]
+					break
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		require.NoError(t, victim.cmd.Process.Signal(syscall.SIGKILL))
+		killed := time.Now()
+		if c.s.get(j.ID).Status == "succeeded" {
+			t.Logf("attempt %d: the reduce ended before the kill landed", attempt)
+			continue
+		}
+		done := c.s.wait(j.ID, 3*time.Minute)
+		recovery := time.Since(killed)
+		require.Equal(t, "succeeded", done.Status, "error: %+v", done.Error)
+		want := kerneltest.MustRun(t, mandelbrot.Spec{}, mandelbrot.Runner{}, params, 8)
+		require.JSONEq(t, string(want.Result), string(done.Result))
+		r := c.s.do(http.MethodGet, "/v1/jobs/"+j.ID+"/artifact", nil)
+		require.Equal(t, http.StatusOK, r.status)
+		require.Equal(t, want.Artifact, r.body, "the same PNG, byte for byte")
+		t.Logf("SIGKILL in reduce drill (attempt %d): job done %s after the worker was killed in its reduce",
+			attempt, recovery.Round(time.Millisecond))
+		require.Less(t, recovery, 60*time.Second)
+		return
+	}
 }
 
 // A worker stopped with SIGTERM finishes (or hands back) its running chunk

@@ -108,7 +108,11 @@ func (e *Enqueuer) enqueue(ctx context.Context, typ string, payload any, id stri
 
 // Plan enqueues the task that fans job out into chunks.
 func (e *Enqueuer) Plan(ctx context.Context, jobID string) error {
-	return e.enqueue(ctx, tasks.TypePlan, tasks.PlanPayload{JobID: jobID}, jobID+":plan",
+	return e.plan(ctx, jobID, jobID+":plan")
+}
+
+func (e *Enqueuer) plan(ctx context.Context, jobID, id string) error {
+	return e.enqueue(ctx, tasks.TypePlan, tasks.PlanPayload{JobID: jobID}, id,
 		asynq.Queue(e.names.Control), asynq.MaxRetry(25))
 }
 
@@ -138,8 +142,26 @@ func (e *Enqueuer) chunk(ctx context.Context, id string, p tasks.ChunkPayload, p
 
 // Reduce enqueues the task that merges a job's partial results.
 func (e *Enqueuer) Reduce(ctx context.Context, jobID string) error {
-	return e.enqueue(ctx, tasks.TypeReduce, tasks.ReducePayload{JobID: jobID}, jobID+":reduce",
+	return e.reduce(ctx, jobID, jobID+":reduce")
+}
+
+func (e *Enqueuer) reduce(ctx context.Context, jobID, id string) error {
+	return e.enqueue(ctx, tasks.TypeReduce, tasks.ReducePayload{JobID: jobID}, id,
 		asynq.Queue(e.names.Control), asynq.MaxRetry(3))
+}
+
+// ResumePlan and ResumeReduce enqueue again the plan or reduce step of a
+// job whose worker died while running it. The dead worker's task keeps its
+// id until asynq recovers it, about three minutes later, and then finds
+// nothing left to do; the new task is named after the dead worker, so
+// sweepers racing on it enqueue it once.
+func (e *Enqueuer) ResumePlan(ctx context.Context, jobID, deadWorker string) error {
+	return e.plan(ctx, jobID, jobID+":plan:after:"+deadWorker)
+}
+
+// ResumeReduce: see ResumePlan.
+func (e *Enqueuer) ResumeReduce(ctx context.Context, jobID, deadWorker string) error {
+	return e.reduce(ctx, jobID, jobID+":reduce:after:"+deadWorker)
 }
 
 // ForgetDeadline deletes the deadline task of a job that has ended, so

@@ -14,8 +14,9 @@ import (
 // only after its 30 s lease has been expired for another 30 s and a retry
 // delay has passed — about three minutes. crunch workers instead refresh a
 // heartbeat key every second and record which chunks they run; when a
-// heartbeat lapses, one elected sweeper hands the dead worker's chunks
-// back to the queue under new task ids.
+// heartbeat lapses, one elected sweeper hands the dead worker's chunks,
+// and the plan or reduce step it was running, back to the queue under new
+// task ids.
 
 func (s *Store) workersKey() string { return s.cfg.Namespace + ":workers" }
 func (s *Store) aliveKey(worker string) string {
@@ -46,14 +47,38 @@ func (s *Store) Retire(ctx context.Context, worker string) error {
 	return err
 }
 
-// TrackChunk records that worker runs chunk index of job id.
-func (s *Store) TrackChunk(ctx context.Context, worker, id string, index int) error {
-	return s.rdb.SAdd(ctx, s.runningKey(worker), id+"/"+strconv.Itoa(index)).Err()
+// The steps of a job a worker runs: its plan, its chunks, its reduce.
+const (
+	StepPlan   = "plan"
+	StepChunk  = "chunk"
+	StepReduce = "reduce"
+)
+
+// A RunningTask is a step of a job recorded as running on a worker.
+type RunningTask struct {
+	Worker string
+	JobID  string
+	Step   string // StepPlan, StepChunk or StepReduce
+	Index  int    // the chunk's index, for StepChunk
 }
 
-// UntrackChunk records that worker no longer runs chunk index of job id.
-func (s *Store) UntrackChunk(ctx context.Context, worker, id string, index int) error {
-	return s.rdb.SRem(ctx, s.runningKey(worker), id+"/"+strconv.Itoa(index)).Err()
+// Key names the task among its worker's running tasks: "job/3" for chunk
+// 3 of job, "job/plan", "job/reduce".
+func (t RunningTask) Key() string {
+	if t.Step == StepChunk {
+		return t.JobID + "/" + strconv.Itoa(t.Index)
+	}
+	return t.JobID + "/" + t.Step
+}
+
+// Track records that t runs on its worker.
+func (s *Store) Track(ctx context.Context, t RunningTask) error {
+	return s.rdb.SAdd(ctx, s.runningKey(t.Worker), t.Key()).Err()
+}
+
+// Untrack records that t no longer runs on its worker.
+func (s *Store) Untrack(ctx context.Context, t RunningTask) error {
+	return s.rdb.SRem(ctx, s.runningKey(t.Worker), t.Key()).Err()
 }
 
 // LeadSweeper makes worker the sweeper for ttl if no other worker is, or
@@ -72,16 +97,9 @@ end
 return 0
 `)
 
-// OrphanedChunk is a chunk that a dead worker was running.
-type OrphanedChunk struct {
-	Worker string
-	JobID  string
-	Index  int
-}
-
-// Orphans returns the chunks recorded as running on workers whose
+// Orphans returns the tasks recorded as running on workers whose
 // heartbeat has lapsed, and the dead workers that run nothing any more.
-func (s *Store) Orphans(ctx context.Context) (orphans []OrphanedChunk, idle []string, err error) {
+func (s *Store) Orphans(ctx context.Context) (orphans []RunningTask, idle []string, err error) {
 	workers, err := s.rdb.SMembers(ctx, s.workersKey()).Result()
 	if err != nil {
 		return nil, nil, fmt.Errorf("list workers: %w", err)
@@ -106,8 +124,8 @@ func (s *Store) Orphans(ctx context.Context) (orphans []OrphanedChunk, idle []st
 	return orphans, idle, nil
 }
 
-// RunningOn returns the chunks recorded as running on worker.
-func (s *Store) RunningOn(ctx context.Context, worker string) ([]OrphanedChunk, error) {
+// RunningOn returns the tasks recorded as running on worker.
+func (s *Store) RunningOn(ctx context.Context, worker string) ([]RunningTask, error) {
 	entries, err := s.rdb.SMembers(ctx, s.runningKey(worker)).Result()
 	if err != nil {
 		return nil, err
@@ -115,14 +133,22 @@ func (s *Store) RunningOn(ctx context.Context, worker string) ([]OrphanedChunk, 
 	return parseEntries(worker, entries), nil
 }
 
-func parseEntries(worker string, entries []string) []OrphanedChunk {
-	out := make([]OrphanedChunk, 0, len(entries))
+func parseEntries(worker string, entries []string) []RunningTask {
+	out := make([]RunningTask, 0, len(entries))
 	for _, e := range entries {
-		id, idx, ok := strings.Cut(e, "/")
-		i, err := strconv.Atoi(idx)
-		if ok && err == nil {
-			out = append(out, OrphanedChunk{Worker: worker, JobID: id, Index: i})
+		id, step, ok := strings.Cut(e, "/")
+		if !ok {
+			continue
 		}
+		t := RunningTask{Worker: worker, JobID: id, Step: step}
+		if step != StepPlan && step != StepReduce {
+			i, err := strconv.Atoi(step)
+			if err != nil {
+				continue
+			}
+			t.Step, t.Index = StepChunk, i
+		}
+		out = append(out, t)
 	}
 	return out
 }
@@ -142,7 +168,7 @@ return redis.call('SREM', KEYS[3], ARGV[1])
 // the chunk completed, its job ended, or another worker has started it
 // since, it is marked queued again and the number of attempts so far is
 // returned, to name the new task. The entry is dropped either way.
-func (s *Store) ReclaimChunk(ctx context.Context, o OrphanedChunk, now time.Time) (attempts int, ok bool, err error) {
+func (s *Store) ReclaimChunk(ctx context.Context, o RunningTask, now time.Time) (attempts int, ok bool, err error) {
 	k := s.keys(o.JobID)
 	rec := fmt.Sprintf(`{"status":"queued","worker":%q,"started_at":%q,"error":"worker %s stopped answering; chunk handed back"}`,
 		o.Worker, formatTime(now), o.Worker)
@@ -150,7 +176,7 @@ func (s *Store) ReclaimChunk(ctx context.Context, o OrphanedChunk, now time.Time
 	if err != nil {
 		return 0, false, fmt.Errorf("reclaim chunk %d of %s: %w", o.Index, o.JobID, err)
 	}
-	if err := s.rdb.SRem(ctx, s.runningKey(o.Worker), o.JobID+"/"+strconv.Itoa(o.Index)).Err(); err != nil {
+	if err := s.Untrack(ctx, o); err != nil {
 		return 0, false, err
 	}
 	return n, n >= 0, nil

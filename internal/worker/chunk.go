@@ -44,19 +44,11 @@ func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
 		w.failJob(ctx, job, timeoutError(job))
 		return revoked()
 	}
-	// Tracked before it starts, so that if this worker dies from here on
-	// the sweeper finds the chunk and hands it back.
-	key := fmt.Sprintf("%s/%d", job.ID, p.Index)
-	w.running.track(key, true)
-	defer w.running.track(key, false) // after the Redis entry is gone, or failed to go
-	if err := w.store.TrackChunk(ctx, w.cfg.ID, job.ID, p.Index); err != nil {
+	untrack, err := w.track(ctx, store.RunningTask{JobID: job.ID, Step: store.StepChunk, Index: p.Index})
+	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := w.store.UntrackChunk(context.WithoutCancel(ctx), w.cfg.ID, job.ID, p.Index); err != nil {
-			w.log.WarnContext(ctx, "untrack chunk", slog.String("job", job.ID), slog.Any("err", err))
-		}
-	}()
+	defer untrack()
 	started := w.cfg.Now()
 	st, err := w.store.StartChunk(ctx, job.ID, p.Index, w.cfg.ID, started)
 	if err != nil {

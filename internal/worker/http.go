@@ -38,7 +38,7 @@ type metrics struct {
 	chunkDuration *prometheus.HistogramVec
 	jobs          *prometheus.CounterVec
 	jobDuration   *prometheus.HistogramVec
-	handedBack    prometheus.Counter
+	handedBack    *prometheus.CounterVec
 }
 
 func newMetrics() (*prometheus.Registry, *metrics) {
@@ -58,9 +58,9 @@ func newMetrics() (*prometheus.Registry, *metrics) {
 			Name: "crunch_job_duration_seconds", Help: "Time from a job's creation to its terminal status, by kernel and status.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 3, 12),
 		}, []string{"kernel", "status"}),
-		handedBack: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "crunch_chunks_handed_back_total", Help: "Chunks of dead workers this worker handed back to the queue as sweeper.",
-		}),
+		handedBack: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crunch_tasks_handed_back_total", Help: "Tasks of dead workers this worker handed back to the queue, by step (plan, chunk, reduce).",
+		}, []string{"step"}),
 	}
 	reg.MustRegister(m.chunks, m.chunkDuration, m.jobs, m.jobDuration, m.handedBack,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -32,6 +32,11 @@ func (w *Worker) handlePlan(ctx context.Context, t *asynq.Task) error {
 	case job.Planned:
 		return nil
 	}
+	untrack, err := w.track(ctx, store.RunningTask{JobID: job.ID, Step: store.StepPlan})
+	if err != nil {
+		return err
+	}
+	defer untrack()
 	if err := w.release(ctx, job); err != nil {
 		return err
 	}

@@ -28,6 +28,11 @@ func (w *Worker) handleReduce(ctx context.Context, t *asynq.Task) error {
 	if runner == nil {
 		return fmt.Errorf("unknown kernel %q", job.Kernel) // another worker may know it
 	}
+	untrack, err := w.track(ctx, store.RunningTask{JobID: job.ID, Step: store.StepReduce})
+	if err != nil {
+		return err
+	}
+	defer untrack()
 	partials, err := w.store.Partials(ctx, job.ID, job.Chunks.Total)
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -10,7 +9,7 @@ import (
 	"github.com/crunchjobs/crunch/tasks"
 )
 
-// Liveness timing. A killed worker's chunks are handed back within
+// Liveness timing. A killed worker's tasks are handed back within
 // heartbeatTTL + deadGrace + sweepInterval (about 8 s) instead of asynq's
 // ~3 minutes.
 const (
@@ -20,7 +19,7 @@ const (
 )
 
 // heartbeat keeps this worker's liveness key fresh until ctx is done, and
-// hands back the chunks it left behind: entries of its running set whose
+// hands back the tasks it left behind: entries of its running set whose
 // handler ended while Redis was unreachable, so that neither the entry
 // nor asynq's record of the task could be updated.
 func (w *Worker) heartbeat(ctx context.Context) {
@@ -31,7 +30,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 			w.log.Warn("heartbeat", slog.Any("err", err))
 		} else if left, err := w.store.RunningOn(ctx, w.cfg.ID); err == nil {
 			for _, o := range left {
-				if !w.running.isTracked(fmt.Sprintf("%s/%d", o.JobID, o.Index)) {
+				if !w.running.isTracked(o.Key()) {
 					w.handBack(ctx, o)
 				}
 			}
@@ -44,8 +43,8 @@ func (w *Worker) heartbeat(ctx context.Context) {
 	}
 }
 
-// sweep hands back the chunks of dead workers. Every worker runs it; one
-// at a time leads (a lease in Redis), so a dead worker's chunks are
+// sweep hands back the tasks of dead workers. Every worker runs it; one
+// at a time leads (a lease in Redis), so a dead worker's tasks are
 // reclaimed once.
 func (w *Worker) sweep(ctx context.Context) {
 	tick := time.NewTicker(sweepInterval)
@@ -67,7 +66,7 @@ func (w *Worker) sweep(ctx context.Context) {
 }
 
 // deadGrace is how long a worker's heartbeat must stay lapsed before its
-// chunks are handed back. It covers a Redis restart, after which every
+// tasks are handed back. It covers a Redis restart, after which every
 // heartbeat key has expired until its worker beats again (within 1 s).
 const deadGrace = 2 * time.Second
 
@@ -97,10 +96,56 @@ func (w *Worker) sweepOnce(ctx context.Context, deadSince map[string]time.Time) 
 	}
 }
 
-// handBack enqueues again a chunk that o's worker no longer runs, unless
-// it completed meanwhile — then the job may lack its next chunk or its
-// reduce.
-func (w *Worker) handBack(ctx context.Context, o store.OrphanedChunk) {
+// track records that this worker runs t, in Redis (where the sweeper
+// looks for the tasks of dead workers) and here (where the heartbeat looks
+// for entries left behind), until the returned func is called. It is
+// called before the task starts its work, so that if this worker dies
+// from then on the sweeper finds the task and hands it back.
+func (w *Worker) track(ctx context.Context, t store.RunningTask) (untrack func(), err error) {
+	t.Worker = w.cfg.ID
+	w.running.track(t.Key(), true)
+	if err := w.store.Track(ctx, t); err != nil {
+		w.running.track(t.Key(), false)
+		return nil, err
+	}
+	return func() {
+		if err := w.store.Untrack(context.WithoutCancel(ctx), t); err != nil {
+			w.log.WarnContext(ctx, "untrack task", slog.String("task", t.Key()), slog.Any("err", err))
+		}
+		w.running.track(t.Key(), false) // after the Redis entry is gone, or failed to go
+	}, nil
+}
+
+// handBack enqueues again a task that o's worker no longer runs.
+func (w *Worker) handBack(ctx context.Context, o store.RunningTask) {
+	if o.Step == store.StepChunk {
+		w.handBackChunk(ctx, o)
+		return
+	}
+	if err := w.store.Untrack(ctx, o); err != nil {
+		return
+	}
+	job, err := w.activeJob(ctx, o.JobID)
+	if job == nil {
+		return
+	}
+	if o.Step == store.StepPlan {
+		err = w.enqueue.ResumePlan(ctx, job.ID, o.Worker)
+	} else {
+		err = w.enqueue.ResumeReduce(ctx, job.ID, o.Worker)
+	}
+	if err != nil {
+		w.log.Error("hand back task", slog.String("task", o.Key()), slog.Any("err", err))
+		return
+	}
+	w.metrics.handedBack.WithLabelValues(o.Step).Inc()
+	w.log.Warn("handed back a task", slog.String("from_worker", o.Worker), slog.String("job", job.ID), slog.String("step", o.Step))
+}
+
+// handBackChunk enqueues again a chunk that o's worker no longer runs,
+// unless it completed meanwhile — then the job may lack its next chunk or
+// its reduce.
+func (w *Worker) handBackChunk(ctx context.Context, o store.RunningTask) {
 	attempts, ok, err := w.store.ReclaimChunk(ctx, o, w.cfg.Now())
 	if err != nil {
 		return
@@ -120,7 +165,7 @@ func (w *Worker) handBack(ctx context.Context, o store.OrphanedChunk) {
 		w.log.Error("hand back chunk", slog.String("job", job.ID), slog.Int("chunk", o.Index), slog.Any("err", err))
 		return
 	}
-	w.metrics.handedBack.Inc()
+	w.metrics.handedBack.WithLabelValues(o.Step).Inc()
 	w.log.Warn("handed back a chunk", slog.String("from_worker", o.Worker),
 		slog.String("job", job.ID), slog.Int("chunk", o.Index), slog.Int("attempts", attempts))
 }

@@ -13,7 +13,7 @@ type runningChunks struct {
 	mu    sync.Mutex
 	next  uint64
 	byJob map[string]map[uint64]context.CancelCauseFunc
-	// tracked are the chunks ("job/index") this worker's handlers hold;
+	// tracked are the tasks (store.RunningTask.Key) this worker's handlers hold;
 	// an entry of this worker's running set in Redis that is not here was
 	// left behind (its handler ended while Redis was unreachable).
 	tracked map[string]bool

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -168,4 +169,71 @@ func TestReconcilerPlansLostJobs(t *testing.T) {
 	info, err := insp.GetQueueInfo(control)
 	require.NoError(t, err)
 	require.Equal(t, 1, info.Pending, "one plan task for the lost job %s", job.ID)
+}
+
+// A worker killed while it plans or reduces a job leaves the step in its
+// running set; the sweeper enqueues the step again under a new task id
+// once the worker's heartbeat has lapsed for deadGrace, instead of leaving
+// the job to asynq's own recovery (about three minutes).
+func TestSweeperResumesADeadWorkersPlanAndReduce(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		step    string
+		handle  func(w *Worker) func(context.Context, *asynq.Task) error
+		pending int // control tasks queued after the sweep
+	}{
+		{store.StepPlan, func(w *Worker) func(context.Context, *asynq.Task) error { return w.handlePlan }, 1},
+		{store.StepReduce, func(w *Worker) func(context.Context, *asynq.Task) error { return w.handleReduce }, 2},
+	} {
+		t.Run(tt.step, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			ctx := t.Context()
+			params := `{"values":[1e16, 1, -1e16, 3.5]}`
+			job := b.createJob(t, stats.Spec{}, params, 2)
+			if tt.step == store.StepReduce {
+				for i := range 2 {
+					require.NoError(t, b.worker.handleChunk(ctx, chunkTask(t, job, i)))
+				}
+			}
+			// The dead worker's last heartbeat expires at once, and it was
+			// running the step when it died.
+			dead := store.RunningTask{Worker: "dead-worker", JobID: job.ID, Step: tt.step}
+			require.NoError(t, b.store.Heartbeat(ctx, dead.Worker, time.Millisecond))
+			require.NoError(t, b.store.Track(ctx, dead))
+			time.Sleep(5 * time.Millisecond)
+
+			b.worker.sweepOnce(ctx, map[string]time.Time{})
+			running, err := b.store.RunningOn(ctx, dead.Worker)
+			require.NoError(t, err)
+			require.Equal(t, []store.RunningTask{dead}, running, "not handed back before deadGrace")
+
+			lapsed := map[string]time.Time{dead.Worker: time.Now().Add(-deadGrace)}
+			b.worker.sweepOnce(ctx, lapsed)
+			b.worker.sweepOnce(ctx, lapsed) // a second sweep finds nothing left
+			running, err = b.store.RunningOn(ctx, dead.Worker)
+			require.NoError(t, err)
+			require.Empty(t, running)
+
+			insp := asynq.NewInspectorFromRedisClient(b.store.Redis())
+			control := queue.NamesFor(b.store.Namespace()).Control
+			id := b.store.Namespace() + ":" + job.ID + ":" + tt.step + ":after:" + dead.Worker
+			info, err := insp.GetTaskInfo(control, id)
+			require.NoError(t, err, "the step is queued again")
+			pending, err := insp.ListPendingTasks(control)
+			require.NoError(t, err)
+			require.Len(t, pending, tt.pending, "once (beside the reduce that the last chunk enqueued)")
+
+			require.NoError(t, tt.handle(b.worker)(ctx, asynq.NewTask(info.Type, info.Payload)))
+			got, err := b.store.Get(ctx, job.ID)
+			require.NoError(t, err)
+			if tt.step == store.StepPlan {
+				require.True(t, got.Planned)
+				return
+			}
+			require.Equal(t, store.StatusSucceeded, got.Status)
+			want := kerneltest.MustRun(t, stats.Spec{}, stats.Runner{}, params, 1)
+			require.JSONEq(t, string(want.Result), string(got.Result))
+		})
+	}
 }
