@@ -258,6 +258,7 @@ func (p *Params) floats(field string, raw json.RawMessage, maxAbs float64) ([]fl
 			if bad++; bad == maxIndexErrors {
 				break
 			}
+			continue
 		}
 		if bad == 0 {
 			v = append(v, x)

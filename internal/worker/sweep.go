@@ -116,30 +116,34 @@ func (w *Worker) track(ctx context.Context, t store.RunningTask) (untrack func()
 	}, nil
 }
 
-// handBack enqueues again a task that o's worker no longer runs.
+// handBack enqueues again a task that o's worker no longer runs. A plan or
+// reduce step is queued again unless its job ended; its entry is dropped
+// only then, so that a sweep that fails half way is simply done again.
 func (w *Worker) handBack(ctx context.Context, o store.RunningTask) {
 	if o.Step == store.StepChunk {
 		w.handBackChunk(ctx, o)
 		return
 	}
-	if err := w.store.Untrack(ctx, o); err != nil {
-		return
-	}
 	job, err := w.activeJob(ctx, o.JobID)
-	if job == nil {
-		return
-	}
-	if o.Step == store.StepPlan {
-		err = w.enqueue.ResumePlan(ctx, job.ID, o.Worker)
-	} else {
-		err = w.enqueue.ResumeReduce(ctx, job.ID, o.Worker)
-	}
 	if err != nil {
-		w.log.Error("hand back task", slog.String("task", o.Key()), slog.Any("err", err))
 		return
 	}
-	w.metrics.handedBack.WithLabelValues(o.Step).Inc()
-	w.log.Warn("handed back a task", slog.String("from_worker", o.Worker), slog.String("job", job.ID), slog.String("step", o.Step))
+	if job != nil {
+		if o.Step == store.StepPlan {
+			err = w.enqueue.ResumePlan(ctx, job.ID, o.Worker)
+		} else {
+			err = w.enqueue.ResumeReduce(ctx, job.ID, o.Worker)
+		}
+		if err != nil {
+			w.log.Error("hand back task", slog.String("task", o.Key()), slog.Any("err", err))
+			return
+		}
+		w.metrics.handedBack.WithLabelValues(o.Step).Inc()
+		w.log.Warn("handed back a task", slog.String("from_worker", o.Worker), slog.String("job", job.ID), slog.String("step", o.Step))
+	}
+	if err := w.store.Untrack(ctx, o); err != nil {
+		w.log.Warn("untrack task", slog.String("task", o.Key()), slog.Any("err", err))
+	}
 }
 
 // handBackChunk enqueues again a chunk that o's worker no longer runs,
