@@ -449,13 +449,10 @@ func TestHostileMetadataIsReencoded(t *testing.T) {
 // that it is not an integer. That is ~25 ms a field, ~150 ms of CPU for
 // this 163-byte body of six such fields (1 ms per byte; the same body with
 // 1e-99 takes ~0.1 ms), so a few requests a second keep an API replica
-// busy. The fix belongs in tasks/params.go (refuse a literal whose
-// exponent could not give an int64, e.g. |exponent| > 100, before big.Rat).
+// busy. tasks.Params now refuses a literal whose exponent is beyond ±40,
+// which no integer parameter can use, before big.Rat sees it.
 func TestHostileExponentIsCheap(t *testing.T) {
-	// Not parallel: runtime.MemStats counts every goroutine's allocations,
-	// so the measurement runs while no other test of the package does, and
-	// keeps the least of a few runs, because whatever else allocates (the
-	// Redis client's pool, the runtime) only ever adds to it.
+	// Not parallel: see decodeAllocs.
 	s := decodeServer(t)
 	body := []byte(`{"kernel":"mandelbrot","params":{"width":1e-999999,"height":1e-999999,"max_iter":1e-999999},` +
 		`"chunks":1e-999999,"timeout_seconds":1e-999999,"max_retries":1e-999999}`)
@@ -463,19 +460,10 @@ func TestHostileExponentIsCheap(t *testing.T) {
 	// cannot make it flaky: exact parsing of 1e-999999 computes 5^999999
 	// (about 290 KB per field, 1.7 MB for the body), a refused literal
 	// allocates next to nothing.
-	least := uint64(math.MaxUint64)
-	for range 5 {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		_, err := s.decodeCreateJob(body)
-		runtime.ReadMemStats(&after)
-		var p *problem.Problem
-		require.True(t, errors.As(err, &p))
-		require.Len(t, p.Errors, 6, "%+v", p.Errors)
-		least = min(least, after.TotalAlloc-before.TotalAlloc)
-	}
-	t.Logf("decoding the body allocates %d bytes", least)
-	require.Less(t, least, uint64(256<<10), "decoding a %d-byte body of six 1e-999999 allocated %d bytes", len(body), least)
+	p, allocated := decodeAllocs(t, s, body)
+	require.Len(t, p.Errors, 6, "%+v", p.Errors)
+	t.Logf("decoding the body allocates %d bytes", allocated)
+	require.Less(t, allocated, uint64(256<<10), "decoding a %d-byte body of six 1e-999999 allocated %d bytes", len(body), allocated)
 }
 
 // A request object is read as at most tasks.MaxObjectFields fields. Until
@@ -483,7 +471,7 @@ func TestHostileExponentIsCheap(t *testing.T) {
 // its unknown fields, and a 32 MiB body of millions of them peaked near
 // 1 GB in the API; now the fields past the cap are only counted.
 func TestHostileFieldCountIsCheap(t *testing.T) {
-	// Not parallel, and the least of a few runs: see TestHostileExponentIsCheap.
+	// Not parallel: see decodeAllocs.
 	s := decodeServer(t)
 	fields := func(n int) string {
 		var b strings.Builder
@@ -497,19 +485,30 @@ func TestHostileFieldCountIsCheap(t *testing.T) {
 		{`{"kernel":"primes","params":{"to":10}` + fields(n) + `}`, fmt.Sprintf("it has %d,", n+2)},
 		{`{"kernel":"primes","params":{"to":10` + fields(n) + `}}`, fmt.Sprintf("it has %d,", n+1)},
 	} {
-		body := []byte(tt.body)
-		least := uint64(math.MaxUint64)
-		for range 3 {
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			_, err := s.decodeCreateJob(body)
-			runtime.ReadMemStats(&after)
-			least = min(least, after.TotalAlloc-before.TotalAlloc)
-			var p *problem.Problem
-			require.True(t, errors.As(err, &p))
-			require.Contains(t, p.Errors[0].Message, tt.overflow, "%+v", p.Errors[0])
-		}
-		t.Logf("decoding a %d-byte body of %d unknown fields allocates %d bytes", len(body), n, least)
-		require.Less(t, least, uint64(1<<20), "decoding a %d-byte body of %d unknown fields allocated %d bytes", len(body), n, least)
+		p, allocated := decodeAllocs(t, s, []byte(tt.body))
+		require.Contains(t, p.Errors[0].Message, tt.overflow, "%+v", p.Errors[0])
+		t.Logf("decoding a %d-byte body of %d unknown fields allocates %d bytes", len(tt.body), n, allocated)
+		require.Less(t, allocated, uint64(1<<20), "decoding a %d-byte body of %d unknown fields allocated %d bytes", len(tt.body), n, allocated)
 	}
+}
+
+// decodeAllocs decodes an invalid body a few times and returns the problem
+// it is answered with and the least number of bytes one decoding
+// allocated. runtime.MemStats counts every goroutine's allocations, so its
+// callers do not run in parallel with other tests, and the least of a few
+// runs is kept, because whatever else allocates (the Redis client's pool,
+// the runtime) only ever adds to it.
+func decodeAllocs(t *testing.T, s *Server, body []byte) (*problem.Problem, uint64) {
+	t.Helper()
+	var p *problem.Problem
+	least := uint64(math.MaxUint64)
+	for range 3 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := s.decodeCreateJob(body)
+		runtime.ReadMemStats(&after)
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
+		require.True(t, errors.As(err, &p), "%v", err)
+	}
+	return p, least
 }
