@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -107,6 +108,29 @@ func FuzzSplitObject(f *testing.F) {
 		require.Equal(t, len(want), len(fields), "%q", raw)
 		for k, v := range want {
 			require.Equal(t, string(v), string(fields[k]), "field %q of %q", k, raw)
+		}
+	})
+}
+
+// FuzzElements holds elements to json.Unmarshal: for any valid JSON array,
+// the same elements with the same raw bytes.
+func FuzzElements(f *testing.F) {
+	for _, seed := range []string{`[]`, ` [ 1 , "a,]" , [2,[3]] , {"b":[]} , null ] `, `["\\\"", "\u005d"]`, `[1]x`, `{}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var want []json.RawMessage
+		if json.Unmarshal(raw, &want) != nil || want == nil {
+			return // elements is only ever given valid arrays
+		}
+		var got []string
+		for i, e := range elements(bytes.TrimSpace(raw)) {
+			require.Equal(t, len(got), i)
+			got = append(got, string(e))
+		}
+		require.Len(t, got, len(want), "%q", raw)
+		for i := range want {
+			require.Equal(t, string(want[i]), got[i], "element %d of %q", i, raw)
 		}
 	})
 }
