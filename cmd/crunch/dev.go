@@ -91,6 +91,9 @@ crunch is running: API on http://HOST (plus one worker in this process)
   Poll it at the Location header you get back:
     curl -s http://HOST/v1/jobs/<id>
 
+  Or submit it and follow it to the end with the CLI:
+    CRUNCH_URL=http://HOST go run ./cmd/crunch submit -wait primes to=1e8
+
   Kernels and their parameters:  curl -s http://HOST/v1/kernels
   API document:                  curl -s http://HOST/openapi.json
 
