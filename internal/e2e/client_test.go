@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -23,7 +25,8 @@ func TestClient(t *testing.T) {
 	t.Parallel()
 	s := startSystem(t, systemOptions{workers: 2})
 	c := client.New(s.url)
-	ctx := t.Context()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // a hang fails the test, not the run
+	defer cancel()
 
 	job, err := c.Submit(ctx, client.JobRequest{Kernel: "primes", Params: map[string]any{"to": 2e6}, Chunks: 4,
 		Metadata: map[string]any{"customer": "42"}, IdempotencyKey: "client-test-1"})
@@ -135,9 +138,11 @@ func TestClientWaitReconnects(t *testing.T) {
 	t.Cleanup(front.Close)
 
 	c := client.New(front.URL)
-	job, err := c.Submit(t.Context(), client.JobRequest{Kernel: "primes", Params: map[string]any{"to": 1e9}, Chunks: 8})
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	job, err := c.Submit(ctx, client.JobRequest{Kernel: "primes", Params: map[string]any{"to": 1e9}, Chunks: 8})
 	require.NoError(t, err)
-	done, err := c.Wait(t.Context(), job.ID, nil)
+	done, err := c.Wait(ctx, job.ID, nil)
 	require.NoError(t, err)
 	require.Equal(t, client.StatusSucceeded, done.Status)
 	require.JSONEq(t, `{"count":50847534,"sum":"24739512092254535","first":2,"last":999999937}`, string(done.Result))
