@@ -23,9 +23,11 @@ func TestClientCommands(t *testing.T) {
 		"REDIS_URL":        redistest.URL(t),
 		"CRUNCH_NAMESPACE": redistest.Namespace(t),
 	})
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // a hang fails the test, not the run
+	defer cancel()
 	crunch := func(args ...string) (stdout, stderr string, err error) {
 		var out, errOut bytes.Buffer
-		err = run(t.Context(), args, func(k string) string { return map[string]string{"CRUNCH_URL": d.base}[k] }, &out, &errOut)
+		err = run(ctx, args, func(k string) string { return map[string]string{"CRUNCH_URL": d.base}[k] }, &out, &errOut)
 		return out.String(), errOut.String(), err
 	}
 	job := func(stdout string) client.Job {
