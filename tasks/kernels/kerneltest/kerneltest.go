@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -132,4 +133,53 @@ func Prepare(t testing.TB, spec tasks.Spec, params string) *tasks.Prepared {
 	require.LessOrEqual(t, prep.DefaultChunks, tasks.MaxChunks)
 	require.GreaterOrEqual(t, prep.Extent, int64(0))
 	return prep
+}
+
+// Stops checks that runner.Run stops on cancellation: with
+// context.Canceled at once when its context is canceled before it starts,
+// and within the given bound when it is canceled while it runs. midRun
+// arranges that second cancellation — CancelAfter or CancelOnRead — and
+// returns the chunk to run. Stops returns the canceled context, for checks
+// of Reduce.
+func Stops(t testing.TB, runner tasks.Runner, chunk tasks.Chunk, within time.Duration, midRun func(context.CancelFunc, tasks.Chunk) tasks.Chunk) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := runner.Run(ctx, chunk)
+	require.ErrorIs(t, err, context.Canceled, "a chunk whose context is already canceled")
+
+	ctx, cancel = context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	running := midRun(cancel, chunk)
+	start := time.Now()
+	_, err = runner.Run(ctx, running)
+	require.ErrorIs(t, err, context.Canceled, "a chunk canceled while it runs")
+	require.Less(t, time.Since(start), within, "Run must stop soon after cancellation")
+	return ctx
+}
+
+// CancelAfter cancels about d after the chunk starts, for kernels that
+// compute without reading input.
+func CancelAfter(d time.Duration) func(context.CancelFunc, tasks.Chunk) tasks.Chunk {
+	return func(cancel context.CancelFunc, chunk tasks.Chunk) tasks.Chunk {
+		time.AfterFunc(d, cancel)
+		return chunk
+	}
+}
+
+// CancelOnRead cancels when the chunk first reads its input, for kernels
+// whose work is mostly reading it.
+func CancelOnRead(cancel context.CancelFunc, chunk tasks.Chunk) tasks.Chunk {
+	chunk.Input = cancelOnRead{chunk.Input, cancel}
+	return chunk
+}
+
+type cancelOnRead struct {
+	tasks.Input
+	cancel context.CancelFunc
+}
+
+func (c cancelOnRead) ReadAt(p []byte, off int64) (int, error) {
+	c.cancel()
+	return c.Input.ReadAt(p, off)
 }

@@ -319,19 +319,8 @@ func TestCancel(t *testing.T) {
 	params := json.RawMessage(`{"samples":100000000000,"seed":0}`)
 	chunk := tasks.Chunk{Total: 1, Range: tasks.Range{Lo: 0, Hi: 100_000_000_000}, Params: params}
 
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	_, err := pi.Runner{}.Run(ctx, chunk)
-	require.ErrorIs(t, err, context.Canceled)
-
-	ctx, cancel = context.WithCancel(t.Context())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	start := time.Now()
-	_, err = pi.Runner{}.Run(ctx, chunk)
-	require.ErrorIs(t, err, context.Canceled)
-	require.Less(t, time.Since(start), 2*time.Second, "Run must stop soon after cancellation")
-
-	_, err = pi.Runner{}.Reduce(ctx, params, nil, [][]byte{{}})
+	ctx := kerneltest.Stops(t, pi.Runner{}, chunk, 2*time.Second, kerneltest.CancelAfter(50*time.Millisecond))
+	_, err := pi.Runner{}.Reduce(ctx, params, nil, [][]byte{{}})
 	require.True(t, errors.Is(err, context.Canceled) || errors.Is(err, pi.ErrBadPartial))
 }
 

@@ -358,17 +358,7 @@ func TestCancel(t *testing.T) {
 	params := json.RawMessage(`{"from":900000000000,"to":1000000000000}`)
 	chunk := tasks.Chunk{Total: 1, Range: tasks.Range{Lo: 0, Hi: 100_000_000_000}, Params: params}
 
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	_, err := primes.Runner{}.Run(ctx, chunk)
-	require.ErrorIs(t, err, context.Canceled)
-
-	ctx, cancel = context.WithCancel(t.Context())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	start := time.Now()
-	_, err = primes.Runner{}.Run(ctx, chunk)
-	require.ErrorIs(t, err, context.Canceled)
-	require.Less(t, time.Since(start), 2*time.Second, "Run must stop soon after cancellation")
+	kerneltest.Stops(t, primes.Runner{}, chunk, 2*time.Second, kerneltest.CancelAfter(50*time.Millisecond))
 }
 
 func FuzzPrepare(f *testing.F) {

@@ -363,17 +363,6 @@ func TestReduceRejects(t *testing.T) {
 	require.Equal(t, `{"count":3,"sum":6,"mean":2,"min":1,"max":3,"variance":0.6666666666666666,"stddev":0.816496580927726}`, string(out.Result))
 }
 
-// cancelOnRead cancels a context on its first read.
-type cancelOnRead struct {
-	*bytes.Reader
-	cancel context.CancelFunc
-}
-
-func (c cancelOnRead) ReadAt(p []byte, off int64) (int, error) {
-	c.cancel()
-	return c.Reader.ReadAt(p, off)
-}
-
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	values := make([]float64, 300_000)
@@ -381,25 +370,9 @@ func TestCancel(t *testing.T) {
 		values[i] = float64(i)
 	}
 	in := bytes.NewReader(encode(values...))
-	chunk := tasks.Chunk{Total: 1, Range: tasks.Range{Lo: 0, Hi: int64(len(values))}, Params: json.RawMessage(`{}`)}
-
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	chunk.Input = in
-	_, err := stats.Runner{}.Run(ctx, chunk)
-	require.ErrorIs(t, err, context.Canceled)
-
-	ctx, cancel = context.WithCancel(t.Context())
-	defer cancel()
-	chunk.Input = cancelOnRead{in, cancel}
-	start := time.Now()
-	_, err = stats.Runner{}.Run(ctx, chunk)
-	require.ErrorIs(t, err, context.Canceled)
-	require.Less(t, time.Since(start), time.Second)
-
-	ctx, cancel = context.WithCancel(t.Context())
-	cancel()
-	_, err = stats.Runner{}.Reduce(ctx, json.RawMessage(`{}`), in, nil)
+	chunk := tasks.Chunk{Total: 1, Range: tasks.Range{Lo: 0, Hi: int64(len(values))}, Params: json.RawMessage(`{}`), Input: in}
+	ctx := kerneltest.Stops(t, stats.Runner{}, chunk, time.Second, kerneltest.CancelOnRead)
+	_, err := stats.Runner{}.Reduce(ctx, json.RawMessage(`{}`), in, nil)
 	require.ErrorIs(t, err, context.Canceled)
 }
 

@@ -348,39 +348,14 @@ func TestReduceRejects(t *testing.T) {
 	require.Equal(t, `{"total":6,"unique":2,"top":[{"word":"a","count":4},{"word":"b","count":2}]}`, string(out.Result))
 }
 
-// cancelOnRead cancels a context on its first read.
-type cancelOnRead struct {
-	*bytes.Reader
-	cancel context.CancelFunc
-}
-
-func (c cancelOnRead) ReadAt(p []byte, off int64) (int, error) {
-	c.cancel()
-	return c.Reader.ReadAt(p, off)
-}
-
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	text := strings.Repeat("lorem ipsum dolor sit amet ", 40_000) // ~1 MiB
 	in := bytes.NewReader([]byte(text))
 	chunk := tasks.Chunk{Total: 1, Range: tasks.Range{Lo: 0, Hi: int64(len(text))}, Params: json.RawMessage(`{"top":10}`), Input: in}
 
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	_, err := wordcount.Runner{}.Run(ctx, chunk)
-	require.ErrorIs(t, err, context.Canceled)
-
-	ctx, cancel = context.WithCancel(t.Context())
-	defer cancel()
-	chunk.Input = cancelOnRead{in, cancel}
-	start := time.Now()
-	_, err = wordcount.Runner{}.Run(ctx, chunk)
-	require.ErrorIs(t, err, context.Canceled)
-	require.Less(t, time.Since(start), time.Second)
-
-	ctx, cancel = context.WithCancel(t.Context())
-	cancel()
-	_, err = wordcount.Runner{}.Reduce(ctx, json.RawMessage(`{"top":10}`), in, nil)
+	ctx := kerneltest.Stops(t, wordcount.Runner{}, chunk, time.Second, kerneltest.CancelOnRead)
+	_, err := wordcount.Runner{}.Reduce(ctx, json.RawMessage(`{"top":10}`), in, nil)
 	require.ErrorIs(t, err, context.Canceled)
 }
 
