@@ -98,8 +98,9 @@ type Schema struct {
 // CheckSpec fails the test unless spec and runner meet what every kernel
 // owes its users: the same name, a description, and a draft 2020-12 JSON
 // Schema of an object that allows no other properties than params (each
-// described) and requires exactly required. It returns the decoded schema
-// for the kernel's own checks.
+// described, each integer one with its minimum and maximum, as the caps
+// enforced at submission) and requires exactly required. It returns the
+// decoded schema for the kernel's own checks.
 func CheckSpec(t testing.TB, spec tasks.Spec, runner tasks.Runner, params, required []string) Schema {
 	t.Helper()
 	require.Equal(t, spec.Name(), runner.Name())
@@ -114,6 +115,10 @@ func CheckSpec(t testing.TB, spec tasks.Spec, runner tasks.Runner, params, requi
 	require.ElementsMatch(t, required, s.Required)
 	for name, prop := range s.Properties {
 		require.NotEmpty(t, prop["description"], "description of %s", name)
+		if prop["type"] == "integer" {
+			require.Contains(t, prop, "minimum", name)
+			require.Contains(t, prop, "maximum", name)
+		}
 	}
 	return s
 }
