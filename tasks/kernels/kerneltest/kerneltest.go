@@ -188,3 +188,19 @@ func (c cancelOnRead) ReadAt(p []byte, off int64) (int, error) {
 	c.cancel()
 	return c.Input.ReadAt(p, off)
 }
+
+// RefusedFields runs spec.Prepare on params, which it must refuse with a
+// *tasks.ValidationError whose every error has a message, and returns the
+// fields the errors name, in order.
+func RefusedFields(t testing.TB, spec tasks.Spec, params string) []string {
+	t.Helper()
+	_, err := spec.Prepare(json.RawMessage(params))
+	var verr *tasks.ValidationError
+	require.ErrorAs(t, err, &verr, "params %s", params)
+	fields := make([]string, len(verr.Errors))
+	for i, fe := range verr.Errors {
+		fields[i] = fe.Field
+		require.NotEmpty(t, fe.Message, "the error of %q", fe.Field)
+	}
+	return fields
+}

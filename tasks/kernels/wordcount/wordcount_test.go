@@ -262,14 +262,7 @@ func TestValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := wordcount.Spec{}.Prepare(json.RawMessage(tt.params))
-			var verr *tasks.ValidationError
-			require.ErrorAs(t, err, &verr)
-			fields := make([]string, len(verr.Errors))
-			for i, fe := range verr.Errors {
-				fields[i] = fe.Field
-			}
-			require.Equal(t, tt.fields, fields, "%v", err)
+			require.Equal(t, tt.fields, kerneltest.RefusedFields(t, wordcount.Spec{}, tt.params))
 		})
 	}
 	for _, ok := range []string{`{"text":"a","top":1}`, `{"text":"a","top":1000}`, `{"text":"a","top":null}`} {
