@@ -1,7 +1,11 @@
-// Package config turns the environment into the API's and the worker's
-// Config structs. It is called from each binary's run function with a
-// getenv func, so nothing else reads the environment and tests can pass
-// their own.
+// Package config reads the environment variables that the API and the
+// worker share, and the parsers both use. Each binary's own variables are
+// read by its public package (apiserver, workerserver), next to the Config
+// they fill; all of them are called with a getenv func, so nothing else
+// reads the environment and tests can pass their own.
+//
+// It imports neither internal/api nor internal/worker: the layers above it
+// depend on it, never the reverse.
 package config
 
 import (
@@ -12,10 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crunchjobs/crunch/internal/api"
 	"github.com/crunchjobs/crunch/internal/redisconn"
 	"github.com/crunchjobs/crunch/internal/store"
-	"github.com/crunchjobs/crunch/internal/worker"
 )
 
 // Common is what both binaries read.
@@ -84,51 +86,6 @@ func checkSecret(s string) error {
 	return nil
 }
 
-// API reads the API's configuration.
-func API(getenv func(string) string) (Common, api.Config, error) {
-	common, err := ReadCommon(getenv)
-	cfg := api.Config{
-		Addr:                getenv("CRUNCH_HTTP_ADDR"),
-		Namespace:           common.Namespace,
-		WebhookSecret:       common.WebhookSecret,
-		WebhookAllowPrivate: common.WebhookAllowPrivate,
-		ResultTTL:           common.ResultTTL,
-	}
-	errs := []error{err}
-	if v := getenv("CRUNCH_MAX_BODY_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1024 {
-			errs = append(errs, fmt.Errorf("CRUNCH_MAX_BODY_BYTES must be an integer of at least 1024, got %q", v))
-		}
-		cfg.MaxBodyBytes = n
-	}
-	if v := getenv("CRUNCH_TENANT_RATE"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 || f > 1e6 {
-			errs = append(errs, fmt.Errorf("CRUNCH_TENANT_RATE must be a number of jobs per second above 0, got %q", v))
-		}
-		cfg.TenantRate = f
-	}
-	for _, v := range []struct {
-		name string
-		dst  *int
-	}{{"CRUNCH_TENANT_BURST", &cfg.TenantBurst}, {"CRUNCH_TENANT_MAX_ACTIVE_JOBS", &cfg.TenantMaxActiveJobs}} {
-		if s := getenv(v.name); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 {
-				errs = append(errs, fmt.Errorf("%s must be a positive integer, got %q", v.name, s))
-			}
-			*v.dst = n
-		}
-	}
-	if v := getenv("CRUNCH_API_KEYS"); v != "" {
-		keys, err := ParseAPIKeys(v)
-		errs = append(errs, err)
-		cfg.APIKeys = keys
-	}
-	return common, cfg, errors.Join(errs...)
-}
-
 // ParseAPIKeys parses "tenant=key,tenant2=key2".
 func ParseAPIKeys(s string) (map[string]string, error) {
 	keys := map[string]string{}
@@ -161,24 +118,12 @@ func ParseAPIKeys(s string) (map[string]string, error) {
 	return keys, nil
 }
 
-// Worker reads the worker's configuration.
-func Worker(getenv func(string) string) (Common, worker.Config, error) {
-	common, err := ReadCommon(getenv)
-	cfg := worker.Config{
-		Namespace:           common.Namespace,
-		ID:                  getenv("CRUNCH_WORKER_ID"),
-		ResultTTL:           common.ResultTTL,
-		HTTPAddr:            getenv("CRUNCH_WORKER_HTTP_ADDR"),
-		WebhookSecret:       common.WebhookSecret,
-		WebhookAllowPrivate: common.WebhookAllowPrivate,
+// PositiveInt parses the value of the variable name as an integer of at
+// least 1.
+func PositiveInt(name, value string) (int, error) {
+	n, err := strconv.Atoi(value)
+	if err != nil || n < 1 {
+		return n, fmt.Errorf("%s must be a positive integer, got %q", name, value)
 	}
-	errs := []error{err}
-	if v := getenv("CRUNCH_WORKER_CONCURRENCY"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			errs = append(errs, fmt.Errorf("CRUNCH_WORKER_CONCURRENCY must be a positive integer, got %q", v))
-		}
-		cfg.Concurrency = n
-	}
-	return common, cfg, errors.Join(errs...)
+	return n, nil
 }

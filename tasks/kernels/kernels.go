@@ -5,6 +5,8 @@
 package kernels
 
 import (
+	"fmt"
+
 	"github.com/crunchjobs/crunch/tasks"
 	"github.com/crunchjobs/crunch/tasks/kernels/mandelbrot"
 	"github.com/crunchjobs/crunch/tasks/kernels/matmul"
@@ -26,4 +28,22 @@ func Runners() []tasks.Runner {
 	return []tasks.Runner{
 		primes.Runner{}, pi.Runner{}, mandelbrot.Runner{}, matmul.Runner{}, stats.Runner{}, wordcount.Runner{},
 	}
+}
+
+// CheckNames reports an error when two kernels share a name or one has
+// none: a program that adds its own kernels to the built-ins must not
+// shadow one of them by accident.
+func CheckNames[K interface{ Name() string }](ks []K) error {
+	seen := make(map[string]bool, len(ks))
+	for _, k := range ks {
+		name := k.Name()
+		switch {
+		case name == "":
+			return fmt.Errorf("a kernel (%T) has an empty name", k)
+		case seen[name]:
+			return fmt.Errorf("two kernels are named %q", name)
+		}
+		seen[name] = true
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package config_test
+package apiserver_test
 
 import (
 	"testing"
@@ -6,26 +6,27 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/crunchjobs/crunch/internal/config"
+	"github.com/crunchjobs/crunch/apiserver"
+	"github.com/crunchjobs/crunch/workerserver"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestDefaults(t *testing.T) {
 	t.Parallel()
-	common, api, err := config.API(env(nil))
+	common, api, err := apiserver.ConfigFromEnv(env(nil))
 	require.NoError(t, err)
 	require.Equal(t, "redis://127.0.0.1:6379/0", common.RedisURL)
 	require.False(t, common.RedisURLSet)
 	require.Empty(t, api.APIKeys)
-	_, w, err := config.Worker(env(nil))
+	_, w, err := workerserver.ConfigFromEnv(env(nil))
 	require.NoError(t, err)
 	require.Zero(t, w.Concurrency, "0 means the number of CPUs (worker.Config.WithDefaults)")
 }
 
 func TestValues(t *testing.T) {
 	t.Parallel()
-	common, api, err := config.API(env(map[string]string{
+	common, api, err := apiserver.ConfigFromEnv(env(map[string]string{
 		"REDIS_URL":                     "rediss://user:pw@redis.example:6380/2",
 		"CRUNCH_HTTP_ADDR":              ":9000",
 		"CRUNCH_API_KEYS":               " acme = key-acme-123 ,globex=key-globex-456,",
@@ -47,7 +48,7 @@ func TestValues(t *testing.T) {
 	require.Equal(t, 10, api.TenantBurst)
 	require.Equal(t, 50, api.TenantMaxActiveJobs)
 
-	_, w, err := config.Worker(env(map[string]string{"CRUNCH_WORKER_CONCURRENCY": "3", "CRUNCH_WORKER_ID": "w-7",
+	_, w, err := workerserver.ConfigFromEnv(env(map[string]string{"CRUNCH_WORKER_CONCURRENCY": "3", "CRUNCH_WORKER_ID": "w-7",
 		"CRUNCH_WORKER_HTTP_ADDR": ":9090", "CRUNCH_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))
 	require.NoError(t, err)
 	require.Equal(t, 3, w.Concurrency)
@@ -77,10 +78,10 @@ func TestInvalid(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, _, err := config.API(env(map[string]string{tt.key: tt.value}))
+			_, _, err := apiserver.ConfigFromEnv(env(map[string]string{tt.key: tt.value}))
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
-	_, _, err := config.Worker(env(map[string]string{"CRUNCH_WORKER_CONCURRENCY": "0"}))
+	_, _, err := workerserver.ConfigFromEnv(env(map[string]string{"CRUNCH_WORKER_CONCURRENCY": "0"}))
 	require.ErrorContains(t, err, "CRUNCH_WORKER_CONCURRENCY")
 }
