@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/crunchjobs/crunch/internal/lifecycle"
 	"github.com/crunchjobs/crunch/internal/queue"
 	"github.com/crunchjobs/crunch/internal/store"
 	"github.com/crunchjobs/crunch/internal/webhook"
@@ -290,15 +291,12 @@ func (s *Server) createJob(c echo.Context) error {
 	// not leave it half made (stored but not indexed, or not enqueued).
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
 	defer cancel()
-	if err := s.admit(ctx, c); err != nil {
-		return err
-	}
-	if err := s.store.Create(ctx, job, req.prepared.Input); err != nil {
-		s.unadmit(ctx, c)
-		return err
-	}
-	if err := s.enqueueJob(ctx, job); err != nil {
-		s.unadmit(ctx, c)
+	if err := s.jobs.Submit(ctx, job, req.prepared.Input, s.cfg.TenantMaxActiveJobs); err != nil {
+		if errors.Is(err, lifecycle.ErrTenantBusy) {
+			c.Response().Header().Set("Retry-After", "5")
+			return newProblem(http.StatusTooManyRequests, typeTooManyRequests,
+				fmt.Sprintf("This tenant already has %d unfinished jobs, the most it may have; retry when one has finished.", s.cfg.TenantMaxActiveJobs))
+		}
 		return err
 	}
 	release = nil // the job exists: the key now names it
@@ -325,31 +323,6 @@ func (s *Server) checkRate(c echo.Context) error {
 	c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 	return newProblem(http.StatusTooManyRequests, typeTooManyRequests,
 		fmt.Sprintf("This tenant may submit %g jobs per second; retry after the Retry-After delay.", s.cfg.TenantRate))
-}
-
-// admit counts the job among the tenant's unfinished jobs, or answers 429
-// when the tenant already has TenantMaxActiveJobs of them.
-func (s *Server) admit(ctx context.Context, c echo.Context) error {
-	limit := s.cfg.TenantMaxActiveJobs
-	if limit == 0 {
-		limit = math.MaxInt32
-	}
-	ok, err := s.store.AdmitActive(ctx, tenantOf(c), limit)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		c.Response().Header().Set("Retry-After", "5")
-		return newProblem(http.StatusTooManyRequests, typeTooManyRequests,
-			fmt.Sprintf("This tenant already has %d unfinished jobs, the most it may have; retry when one has finished.", limit))
-	}
-	return nil
-}
-
-func (s *Server) unadmit(ctx context.Context, c echo.Context) {
-	if err := s.store.ReleaseActive(ctx, tenantOf(c)); err != nil {
-		s.log.WarnContext(ctx, "release active job", slog.Any("err", err))
-	}
 }
 
 // claimIdempotencyKey makes the request the one that creates the job for
@@ -396,20 +369,6 @@ func (s *Server) claimIdempotencyKey(c echo.Context, key string, body json.RawMe
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-// enqueueJob hands a stored job to the workers. If that fails the job was
-// never accepted, so it is deleted again; a crash between the two steps is
-// caught by the workers' reconciler, which plans jobs left pending.
-func (s *Server) enqueueJob(ctx context.Context, job *store.Job) error {
-	err := errors.Join(s.enqueue.Plan(ctx, job.ID), s.enqueue.Deadline(ctx, job.ID, job.Deadline))
-	if err != nil {
-		if delErr := s.store.Delete(ctx, job); delErr != nil {
-			s.log.ErrorContext(ctx, "delete job after failed enqueue", slog.String("job", job.ID), slog.Any("err", delErr))
-		}
-		return err
-	}
-	return nil
 }
 
 var jobIDPattern = regexp.MustCompile(`^job_[0-9A-HJKMNP-TV-Z]{26}$`)

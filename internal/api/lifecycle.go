@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/crunchjobs/crunch/internal/lifecycle"
 	"github.com/crunchjobs/crunch/internal/store"
 	"github.com/crunchjobs/crunch/internal/webhook"
 	"github.com/crunchjobs/crunch/tasks"
@@ -23,40 +24,20 @@ import (
 // cancelJob is POST /v1/jobs/{id}/cancel. The job is canceled in Redis
 // first (the truth), then every worker is told to stop its running chunks.
 func (s *Server) cancelJob(c echo.Context) error {
-	ctx := c.Request().Context()
 	job, err := s.loadJob(c)
 	if err != nil {
 		return err
 	}
-	if err := s.store.Cancel(ctx, job.ID, s.cfg.Now()); err != nil {
-		if errors.Is(err, store.ErrNotActive) {
-			return newProblem(http.StatusConflict, typeConflict, fmt.Sprintf("The job has already ended (%s).", job.Status))
-		}
+	ctx := c.Request().Context()
+	canceled, err := s.jobs.Cancel(ctx, job.ID)
+	if errors.Is(err, lifecycle.ErrNotActive) {
+		return newProblem(http.StatusConflict, typeConflict, fmt.Sprintf("The job has already ended (%s).", job.Status))
+	}
+	if err != nil {
 		return err
-	}
-	if err := s.store.PublishStop(ctx, job.ID); err != nil {
-		// The workers' watchers read the status from Redis within a second.
-		s.log.WarnContext(ctx, "publish stop", slog.String("job", job.ID), slog.Any("err", err))
-	}
-	if job, err = s.store.Get(ctx, job.ID); err != nil {
-		return err
-	}
-	s.announce(c, job, webhook.EventCanceled)
-	if err := s.enqueue.ForgetDeadline(ctx, job.ID); err != nil {
-		s.log.WarnContext(ctx, "delete deadline task", slog.String("job", job.ID), slog.Any("err", err))
 	}
 	s.log.InfoContext(ctx, "job canceled", slog.String("job", job.ID))
-	return c.JSON(http.StatusAccepted, job)
-}
-
-// announce tells SSE subscribers and the job's webhook that the job
-// reached a new status. A failure is logged, not returned: the status
-// itself is already stored.
-func (s *Server) announce(c echo.Context, job *store.Job, event string) {
-	ctx := c.Request().Context()
-	if err := s.notify.Status(ctx, job, event); err != nil {
-		s.log.ErrorContext(ctx, "announce job status", slog.String("job", job.ID), slog.String("event", event), slog.Any("err", err))
-	}
+	return c.JSON(http.StatusAccepted, canceled)
 }
 
 type jobList struct {

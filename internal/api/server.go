@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/crunchjobs/crunch/internal/notify"
+	"github.com/crunchjobs/crunch/internal/lifecycle"
 	"github.com/crunchjobs/crunch/internal/queue"
 	"github.com/crunchjobs/crunch/internal/ratelimit"
 	"github.com/crunchjobs/crunch/internal/store"
@@ -109,7 +109,7 @@ type Server struct {
 	store     *store.Store
 	inspector *asynq.Inspector
 	enqueue   *queue.Enqueuer
-	notify    *notify.Notifier
+	jobs      *lifecycle.Lifecycle
 	// limiter limits submissions per tenant; nil without TenantRate.
 	limiter  *ratelimit.Limiter
 	specs    map[string]tasks.Spec
@@ -138,7 +138,7 @@ func New(cfg Config, rdb redis.UniversalClient) (*Server, error) {
 		shuttingDown: make(chan struct{}),
 	}
 	s.enqueue = queue.NewEnqueuer(rdb, cfg.Namespace)
-	s.notify = notify.New(s.store, s.enqueue, cfg.Now)
+	s.jobs = lifecycle.New(lifecycle.Config{Store: s.store, Queue: s.enqueue, Logger: s.log, Now: cfg.Now})
 	if cfg.TenantRate > 0 {
 		var err error
 		s.limiter, err = ratelimit.New(rdb, ratelimit.Config{Namespace: cfg.Namespace, Rate: cfg.TenantRate, Burst: cfg.TenantBurst})

@@ -146,15 +146,20 @@ func (s *Store) Create(ctx context.Context, j *Job, input []byte) error {
 	return nil
 }
 
-// Delete removes a job that was never accepted (its enqueue failed).
+// Delete removes a job that was never accepted (its enqueue failed) and
+// no longer counts it among its tenant's unfinished jobs.
 func (s *Store) Delete(ctx context.Context, j *Job) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, s.keys(j.ID).all()...)
 		p.ZRem(ctx, s.pendingKey(), j.ID)
 		p.ZRem(ctx, s.tenantKey(j.Tenant), j.ID)
+		p.Eval(ctx, releaseActive, []string{s.activeKey(j.Tenant)})
 		return nil
 	})
-	return err
+	if err != nil {
+		return fmt.Errorf("delete job %s: %w", j.ID, err)
+	}
+	return nil
 }
 
 // Get returns a job.

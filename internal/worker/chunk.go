@@ -11,10 +11,8 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/crunchjobs/crunch/internal/notify"
 	"github.com/crunchjobs/crunch/internal/problem"
 	"github.com/crunchjobs/crunch/internal/store"
-	"github.com/crunchjobs/crunch/internal/webhook"
 	"github.com/crunchjobs/crunch/tasks"
 )
 
@@ -50,7 +48,7 @@ func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
 	}
 	defer untrack()
 	started := w.cfg.Now()
-	st, err := w.store.StartChunk(ctx, job.ID, p.Index, w.cfg.ID, started)
+	st, err := w.jobs.StartChunk(ctx, job.ID, p.Index, w.cfg.ID, started)
 	if err != nil {
 		return err
 	}
@@ -61,9 +59,6 @@ func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
 	}
 	if st.Verdict != store.StartOK {
 		return nil // the job ended: nothing to do
-	}
-	if st.JobStarted {
-		w.announce(ctx, job.ID, webhook.EventStarted)
 	}
 
 	runCtx, cancel := w.running.start(ctx, job.ID, job.Deadline)
@@ -88,9 +83,7 @@ func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
 	}
 	w.metrics.chunks.WithLabelValues(job.Kernel, "succeeded").Inc()
 	if c.Counted {
-		if err := w.notify.Progress(ctx, job.ID); err != nil {
-			w.log.WarnContext(ctx, "publish progress", slog.String("job", job.ID), slog.Any("err", err))
-		}
+		w.jobs.Progress(ctx, job.ID)
 	}
 	// What follows is enqueued before this task is acknowledged: if the
 	// worker dies here, the chunk runs again and, finding itself done,
@@ -155,46 +148,25 @@ func (w *Worker) chunkFailed(ctx, runCtx context.Context, job *store.Job, index 
 	return fmt.Errorf("%w: %w", cause, asynq.SkipRetry)
 }
 
-// failJob ends an unfinished job as failed and tells every worker to stop
-// its chunks. Losing the race to another ending (a cancel, the reduce) is
-// fine: the first ending stands.
+// failJob ends an unfinished job as failed; the lifecycle tells every
+// worker to stop its chunks. Losing the race to another ending (a cancel,
+// the reduce) is fine: the first ending stands.
 func (w *Worker) failJob(ctx context.Context, job *store.Job, p *problem.Problem) {
-	ok, err := w.store.Fail(ctx, job.ID, p, w.cfg.Now())
+	ended, err := w.jobs.Fail(ctx, job.ID, p)
 	if err != nil {
 		w.log.ErrorContext(ctx, "end job", slog.String("job", job.ID), slog.Any("err", err))
 		return
 	}
-	if !ok {
-		return
-	}
-	w.log.InfoContext(ctx, "job failed", slog.String("job", job.ID), slog.String("error_type", p.Type), slog.String("detail", p.Detail))
-	w.jobEnded(ctx, job, store.StatusFailed)
-	if err := w.store.PublishStop(ctx, job.ID); err != nil {
-		w.log.WarnContext(ctx, "publish stop", slog.String("job", job.ID), slog.Any("err", err))
+	if ended != nil {
+		w.log.InfoContext(ctx, "job failed", slog.String("job", job.ID), slog.String("error_type", p.Type), slog.String("detail", p.Detail))
+		w.observeEnded(ended)
 	}
 }
 
-// jobEnded records metrics and announces a job's terminal status.
-func (w *Worker) jobEnded(ctx context.Context, job *store.Job, status store.Status) {
-	w.metrics.jobs.WithLabelValues(job.Kernel, string(status)).Inc()
-	w.metrics.jobDuration.WithLabelValues(job.Kernel, string(status)).Observe(w.cfg.Now().Sub(job.CreatedAt).Seconds())
-	w.announce(ctx, job.ID, notify.EventFor(status))
-	if err := w.enqueue.ForgetDeadline(ctx, job.ID); err != nil {
-		w.log.WarnContext(ctx, "delete deadline task", slog.String("job", job.ID), slog.Any("err", err))
-	}
-}
-
-// announce tells SSE subscribers and the job's webhook about a new status,
-// with the job as it is now. The status is already stored, so a failure
-// here is logged, not returned.
-func (w *Worker) announce(ctx context.Context, id, event string) {
-	job, err := w.store.Get(ctx, id)
-	if err == nil {
-		err = w.notify.Status(ctx, job, event)
-	}
-	if err != nil {
-		w.log.ErrorContext(ctx, "announce job status", slog.String("job", id), slog.String("event", event), slog.Any("err", err))
-	}
+// observeEnded records the metrics of a job this worker ended.
+func (w *Worker) observeEnded(job *store.Job) {
+	w.metrics.jobs.WithLabelValues(job.Kernel, string(job.Status)).Inc()
+	w.metrics.jobDuration.WithLabelValues(job.Kernel, string(job.Status)).Observe(w.cfg.Now().Sub(job.CreatedAt).Seconds())
 }
 
 func kernelError(detail string) *problem.Problem {

@@ -64,13 +64,13 @@ func (w *Worker) handleReduce(ctx context.Context, t *asynq.Task) error {
 		}
 		return err
 	}
-	ok, err := w.store.Succeed(ctx, job.ID, out.Result, out.Artifact, w.cfg.Now())
+	ended, err := w.jobs.Succeed(ctx, job.ID, out)
 	if err != nil {
 		return err
 	}
-	if ok {
+	if ended != nil {
 		w.log.InfoContext(ctx, "job succeeded", slog.String("job", job.ID), slog.String("kernel", job.Kernel))
-		w.jobEnded(ctx, job, store.StatusSucceeded)
+		w.observeEnded(ended)
 	}
 	return nil
 }

@@ -19,8 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/crunchjobs/crunch/internal/lifecycle"
 	"github.com/crunchjobs/crunch/internal/logging"
-	"github.com/crunchjobs/crunch/internal/notify"
 	"github.com/crunchjobs/crunch/internal/queue"
 	"github.com/crunchjobs/crunch/internal/store"
 	"github.com/crunchjobs/crunch/internal/webhook"
@@ -134,7 +134,7 @@ type Worker struct {
 	rdb     redis.UniversalClient
 	store   *store.Store
 	enqueue *queue.Enqueuer
-	notify  *notify.Notifier
+	jobs    *lifecycle.Lifecycle
 	runners map[string]tasks.Runner
 	server  *asynq.Server
 	// control serves the control queue (plan, reduce, deadline).
@@ -163,7 +163,7 @@ func New(cfg Config, rdb redis.UniversalClient) (*Worker, error) {
 		running: newRunningChunks(),
 	}
 	w.enqueue = queue.NewEnqueuer(rdb, cfg.Namespace)
-	w.notify = notify.New(w.store, w.enqueue, cfg.Now)
+	w.jobs = lifecycle.New(lifecycle.Config{Store: w.store, Queue: w.enqueue, Logger: w.log, Now: cfg.Now})
 	for _, r := range cfg.Runners {
 		w.runners[r.Name()] = r
 	}
