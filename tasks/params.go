@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"math"
 	"math/big"
 	"slices"
@@ -12,11 +13,8 @@ import (
 )
 
 // FieldError is one invalid field of a request. Field is a dotted path such
-// as "to" or "values[3]".
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+// as "to" or "values[3]"; the API prefixes it with "params.".
+type FieldError = crunchtype.FieldError
 
 // ValidationError lists every invalid field of a request.
 type ValidationError struct {

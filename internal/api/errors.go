@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/crunchjobs/crunch/internal/problem"
 	"github.com/crunchjobs/crunch/internal/store"
 	"github.com/crunchjobs/crunch/tasks"
 )
@@ -29,15 +29,15 @@ const (
 	typeTooManyRequests = "too_many_requests"
 )
 
-func newProblem(status int, typ, detail string) *problem.Problem {
-	return &problem.Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail}
+func newProblem(status int, typ, detail string) *crunchtype.Problem {
+	return &crunchtype.Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail}
 }
 
 // maxFieldErrors caps the errors listed in one answer, so that a body of
 // thousands of bad fields cannot make a huge response.
 const maxFieldErrors = 100
 
-func validationProblem(errs []tasks.FieldError) *problem.Problem {
+func validationProblem(errs []tasks.FieldError) *crunchtype.Problem {
 	p := newProblem(http.StatusUnprocessableEntity, typeValidation, "The request has invalid fields; see errors.")
 	if len(errs) > maxFieldErrors {
 		p.Detail = fmt.Sprintf("The request has %d invalid fields; the first %d are listed in errors.", len(errs), maxFieldErrors)
@@ -74,9 +74,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 }
 
-func (s *Server) toProblem(c echo.Context, err error) *problem.Problem {
+func (s *Server) toProblem(c echo.Context, err error) *crunchtype.Problem {
 	var (
-		p        *problem.Problem
+		p        *crunchtype.Problem
 		httpErr  *echo.HTTPError
 		maxBytes *http.MaxBytesError
 	)
@@ -103,7 +103,7 @@ func (s *Server) toProblem(c echo.Context, err error) *problem.Problem {
 	}
 }
 
-func echoProblem(e *echo.HTTPError) *problem.Problem {
+func echoProblem(e *echo.HTTPError) *crunchtype.Problem {
 	detail := ""
 	if m, ok := e.Message.(string); ok {
 		detail = m

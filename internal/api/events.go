@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"net/http"
 	"time"
 
@@ -90,7 +91,7 @@ func (s *Server) streamEvents(c echo.Context) error {
 // eventID names a state of a job: it changes whenever a chunk finishes or
 // the status changes, and grows monotonically.
 func eventID(j *store.Job) string {
-	rank := map[store.Status]int{store.StatusQueued: 0, store.StatusRunning: 1}[j.Status]
+	rank := map[crunchtype.Status]int{crunchtype.StatusQueued: 0, crunchtype.StatusRunning: 1}[j.Status]
 	if j.Status.Terminal() {
 		rank = 2
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"io"
 	"log/slog"
 	"math"
@@ -26,7 +27,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/crunchjobs/crunch/internal/problem"
 	"github.com/crunchjobs/crunch/internal/queue"
 	"github.com/crunchjobs/crunch/internal/redistest"
 	"github.com/crunchjobs/crunch/internal/webhook"
@@ -153,7 +153,7 @@ func FuzzDecodeCreateJob(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := s.decodeCreateJob(body)
 		if err != nil {
-			var p *problem.Problem
+			var p *crunchtype.Problem
 			require.True(t, errors.As(err, &p), "error is not a problem: %T %v", err, err)
 			require.Contains(t, []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity}, p.Status)
 			require.NotEmpty(t, p.Type)
@@ -250,7 +250,7 @@ func FuzzCreateJobHTTP(f *testing.F) {
 			}
 		case res.StatusCode >= 400 && res.StatusCode < 500:
 			require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"), "body: %s", out)
-			var p problem.Problem
+			var p crunchtype.Problem
 			require.NoError(t, json.Unmarshal(out, &p), "body: %s", out)
 			require.Equal(t, res.StatusCode, p.Status)
 			require.NotEmpty(t, p.Type)
@@ -422,7 +422,7 @@ func TestHostileCreateJobSeeds(t *testing.T) {
 			require.NotNil(t, req)
 			continue
 		}
-		var p *problem.Problem
+		var p *crunchtype.Problem
 		require.True(t, errors.As(err, &p), tt.body)
 		require.Equal(t, http.StatusUnprocessableEntity, p.Status, tt.body)
 		require.Equal(t, tt.field, p.Errors[0].Field, "%s: %+v", tt.body, p.Errors)
@@ -498,9 +498,9 @@ func TestHostileFieldCountIsCheap(t *testing.T) {
 // callers do not run in parallel with other tests, and the least of a few
 // runs is kept, because whatever else allocates (the Redis client's pool,
 // the runtime) only ever adds to it.
-func decodeAllocs(t *testing.T, s *Server, body []byte) (*problem.Problem, uint64) {
+func decodeAllocs(t *testing.T, s *Server, body []byte) (*crunchtype.Problem, uint64) {
 	t.Helper()
-	var p *problem.Problem
+	var p *crunchtype.Problem
 	least := uint64(math.MaxUint64)
 	for range 3 {
 		var before, after runtime.MemStats

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"io"
 	"log/slog"
 	"math"
@@ -46,7 +47,7 @@ type createJobRequest struct {
 	priority   string
 	timeout    time.Duration
 	maxRetries int
-	webhook    *store.Webhook
+	webhook    *crunchtype.Webhook
 	metadata   json.RawMessage
 }
 
@@ -175,13 +176,13 @@ func joinField(prefix, field string) string {
 	}
 }
 
-func (s *Server) decodeWebhook(p *tasks.Params, raw json.RawMessage) *store.Webhook {
+func (s *Server) decodeWebhook(p *tasks.Params, raw json.RawMessage) *crunchtype.Webhook {
 	if raw[0] != '{' {
 		p.Fail("webhook", "must be an object with url and events")
 		return nil
 	}
 	wp := tasks.NewParams(raw)
-	hook := &store.Webhook{}
+	hook := &crunchtype.Webhook{}
 	url, ok := wp.String("url")
 	if !ok && !wp.Failed("url") {
 		wp.Fail("url", "is required")
@@ -254,16 +255,18 @@ func (s *Server) createJob(c echo.Context) error {
 	}
 	now := s.cfg.Now().UTC()
 	job := &store.Job{
-		ID:         "job_" + ulid.Make().String(),
+		Job: crunchtype.Job{
+			ID:        "job_" + ulid.Make().String(),
+			Kernel:    req.spec.Name(),
+			Status:    crunchtype.StatusQueued,
+			Params:    req.prepared.Params,
+			Chunks:    crunchtype.ChunkCounts{Total: req.chunks},
+			Priority:  req.priority,
+			Metadata:  req.metadata,
+			Webhook:   req.webhook,
+			CreatedAt: now,
+		},
 		Tenant:     tenantOf(c),
-		Kernel:     req.spec.Name(),
-		Status:     store.StatusQueued,
-		Params:     req.prepared.Params,
-		Chunks:     store.ChunkCounts{Total: req.chunks},
-		Priority:   req.priority,
-		Metadata:   req.metadata,
-		Webhook:    req.webhook,
-		CreatedAt:  now,
 		Deadline:   now.Add(req.timeout),
 		MaxRetries: req.maxRetries,
 		Extent:     req.prepared.Extent,
@@ -422,7 +425,7 @@ func (s *Server) getArtifact(c echo.Context) error {
 	if spec == nil || spec.ArtifactType() == "" {
 		return newProblem(http.StatusNotFound, typeNotFound, fmt.Sprintf("Kernel %s produces no artifact.", job.Kernel))
 	}
-	if job.Status != store.StatusSucceeded {
+	if job.Status != crunchtype.StatusSucceeded {
 		return newProblem(http.StatusConflict, typeConflict, fmt.Sprintf("The job is %s; its artifact exists once it has succeeded.", job.Status))
 	}
 	b, err := s.store.Artifact(c.Request().Context(), job.ID)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -63,9 +64,9 @@ func (s *Server) listJobs(c echo.Context) error {
 		}
 	}
 	if st := q.Get("status"); st != "" {
-		f.Status = store.Status(st)
+		f.Status = crunchtype.Status(st)
 		switch f.Status {
-		case store.StatusQueued, store.StatusRunning, store.StatusSucceeded, store.StatusFailed, store.StatusCanceled:
+		case crunchtype.StatusQueued, crunchtype.StatusRunning, crunchtype.StatusSucceeded, crunchtype.StatusFailed, crunchtype.StatusCanceled:
 		default:
 			fieldErrs = append(fieldErrs, tasks.FieldError{Field: "status", Message: "must be one of queued, running, succeeded, failed, canceled"})
 		}

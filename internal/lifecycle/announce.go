@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"log/slog"
 	"slices"
 
@@ -38,13 +39,13 @@ func (l *Lifecycle) announce(ctx context.Context, job *store.Job, event string) 
 }
 
 // EventFor is the webhook event of a status a job moves to.
-func EventFor(s store.Status) string {
+func EventFor(s crunchtype.Status) string {
 	switch s {
-	case store.StatusSucceeded:
+	case crunchtype.StatusSucceeded:
 		return webhook.EventSucceeded
-	case store.StatusFailed:
+	case crunchtype.StatusFailed:
 		return webhook.EventFailed
-	case store.StatusCanceled:
+	case crunchtype.StatusCanceled:
 		return webhook.EventCanceled
 	default:
 		return webhook.EventStarted

@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"log/slog"
 	"time"
 
-	"github.com/crunchjobs/crunch/internal/problem"
 	"github.com/crunchjobs/crunch/internal/queue"
 	"github.com/crunchjobs/crunch/internal/store"
 	"github.com/crunchjobs/crunch/tasks"
@@ -88,7 +88,7 @@ func (l *Lifecycle) Submit(ctx context.Context, job *store.Job, input []byte, ma
 func (l *Lifecycle) StartChunk(ctx context.Context, id string, index int, worker string, now time.Time) (store.Started, error) {
 	st, err := l.store.StartChunk(ctx, id, index, worker, now)
 	if err == nil && st.JobStarted {
-		l.announceCurrent(ctx, id, store.StatusRunning)
+		l.announceCurrent(ctx, id, crunchtype.StatusRunning)
 	}
 	return st, err
 }
@@ -100,18 +100,18 @@ func (l *Lifecycle) Cancel(ctx context.Context, id string) (*store.Job, error) {
 	if err := l.store.Cancel(ctx, id, l.now()); err != nil {
 		return nil, err
 	}
-	return l.ended(ctx, id, store.StatusCanceled)
+	return l.ended(ctx, id, crunchtype.StatusCanceled)
 }
 
 // Fail ends a queued or running job as failed with p. It returns the job
 // as it is now, or nil when the job had already ended (losing the race to
 // a cancel or a reduce is fine: the first ending stands).
-func (l *Lifecycle) Fail(ctx context.Context, id string, p *problem.Problem) (*store.Job, error) {
+func (l *Lifecycle) Fail(ctx context.Context, id string, p *crunchtype.Problem) (*store.Job, error) {
 	ok, err := l.store.Fail(ctx, id, p, l.now())
 	if err != nil || !ok {
 		return nil, err
 	}
-	return l.ended(ctx, id, store.StatusFailed)
+	return l.ended(ctx, id, crunchtype.StatusFailed)
 }
 
 // Succeed ends a running job with its merged output. It returns the job
@@ -121,14 +121,14 @@ func (l *Lifecycle) Succeed(ctx context.Context, id string, out *tasks.Output) (
 	if err != nil || !ok {
 		return nil, err
 	}
-	return l.ended(ctx, id, store.StatusSucceeded)
+	return l.ended(ctx, id, crunchtype.StatusSucceeded)
 }
 
 // ended makes the announcements of a job that this caller just ended with
 // status, in the package's one order, and returns the job after the
 // change. Only reading the job back can fail; the ending stands anyway.
-func (l *Lifecycle) ended(ctx context.Context, id string, status store.Status) (*store.Job, error) {
-	if status != store.StatusSucceeded { // a succeeded job has nothing left running
+func (l *Lifecycle) ended(ctx context.Context, id string, status crunchtype.Status) (*store.Job, error) {
+	if status != crunchtype.StatusSucceeded { // a succeeded job has nothing left running
 		if err := l.store.PublishStop(ctx, id); err != nil {
 			// The workers' watchers read the status from Redis within a second.
 			l.log.WarnContext(ctx, "publish stop", slog.String("job", id), slog.Any("err", err))
@@ -146,7 +146,7 @@ func (l *Lifecycle) ended(ctx context.Context, id string, status store.Status) (
 
 // announceCurrent reads the job as it is now and announces its move to
 // status; it returns the job, or nil when it could not be read.
-func (l *Lifecycle) announceCurrent(ctx context.Context, id string, status store.Status) *store.Job {
+func (l *Lifecycle) announceCurrent(ctx context.Context, id string, status crunchtype.Status) *store.Job {
 	job, err := l.store.Get(ctx, id)
 	if err != nil {
 		l.log.ErrorContext(ctx, "announce job status", slog.String("job", id), slog.String("status", string(status)), slog.Any("err", err))

@@ -4,29 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"time"
 )
-
-// Delivery is one webhook attempt (the contract's Delivery object).
-type Delivery struct {
-	Event      string    `json:"event"`
-	WebhookID  string    `json:"webhook_id"`
-	Attempt    int       `json:"attempt"`
-	At         time.Time `json:"at"`
-	StatusCode *int      `json:"status_code"`
-	Error      *string   `json:"error"`
-	DurationMS float64   `json:"duration_ms"`
-	// GivenUp marks the last attempt of an event that was never delivered:
-	// retries ran out, the receiver answered 410 Gone, or the target is
-	// refused for good.
-	GivenUp bool `json:"given_up"`
-}
 
 func (s *Store) deliveriesKey(id string) string { return s.keys(id).job + ":deliveries" }
 
 // AddDelivery records a webhook attempt of job id, and keeps the job at
 // least keep longer, so that the job outlives its last webhook attempt.
-func (s *Store) AddDelivery(ctx context.Context, id string, d Delivery, keep time.Duration) error {
+func (s *Store) AddDelivery(ctx context.Context, id string, d crunchtype.Delivery, keep time.Duration) error {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return err
@@ -39,14 +25,14 @@ func (s *Store) AddDelivery(ctx context.Context, id string, d Delivery, keep tim
 }
 
 // Deliveries returns every webhook attempt of job id, oldest first.
-func (s *Store) Deliveries(ctx context.Context, id string) ([]Delivery, error) {
+func (s *Store) Deliveries(ctx context.Context, id string) ([]crunchtype.Delivery, error) {
 	raw, err := s.rdb.LRange(ctx, s.deliveriesKey(id), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of %s: %w", id, err)
 	}
-	out := make([]Delivery, 0, len(raw))
+	out := make([]crunchtype.Delivery, 0, len(raw))
 	for _, r := range raw {
-		var d Delivery
+		var d crunchtype.Delivery
 		if err := json.Unmarshal([]byte(r), &d); err != nil {
 			return nil, fmt.Errorf("decode delivery of %s: %w", id, err)
 		}

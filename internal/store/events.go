@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/crunchjobs/crunch/crunchtype"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -35,7 +36,7 @@ func (s *Store) PublishStop(ctx context.Context, id string) error {
 
 // Statuses returns the current status of each job ("" for a missing job)
 // in one round trip.
-func (s *Store) Statuses(ctx context.Context, ids []string) ([]Status, error) {
+func (s *Store) Statuses(ctx context.Context, ids []string) ([]crunchtype.Status, error) {
 	cmds := make([]*redis.StringCmd, len(ids))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
@@ -46,9 +47,9 @@ func (s *Store) Statuses(ctx context.Context, ids []string) ([]Status, error) {
 	if err != nil && err != redis.Nil {
 		return nil, err
 	}
-	out := make([]Status, len(ids))
+	out := make([]crunchtype.Status, len(ids))
 	for i, c := range cmds {
-		out[i] = Status(c.Val())
+		out[i] = crunchtype.Status(c.Val())
 	}
 	return out, nil
 }

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/crunchjobs/crunch/internal/problem"
 )
 
 // StartVerdict says whether a chunk may run.
@@ -44,7 +43,7 @@ type Started struct {
 // has finished or the chunk already completed.
 func (s *Store) StartChunk(ctx context.Context, id string, index int, worker string, now time.Time) (Started, error) {
 	k := s.keys(id)
-	rec, err := json.Marshal(chunkRecord{Status: StatusRunning, Worker: worker, StartedAt: now.UTC()})
+	rec, err := json.Marshal(chunkRecord{Status: crunchtype.StatusRunning, Worker: worker, StartedAt: now.UTC()})
 	if err != nil {
 		return Started{}, err
 	}
@@ -75,7 +74,7 @@ func (c Completed) AllDone() bool { return c.JobActive && c.Done == c.Total }
 func (s *Store) CompleteChunk(ctx context.Context, id string, index int, worker string, started, now time.Time, partial []byte) (Completed, error) {
 	k := s.keys(id)
 	rec, err := json.Marshal(chunkRecord{
-		Status: StatusSucceeded, Worker: worker, StartedAt: started.UTC(),
+		Status: crunchtype.StatusSucceeded, Worker: worker, StartedAt: started.UTC(),
 		FinishedAt: ptr(now.UTC()), DurationMS: ptr(durationMS(now.Sub(started))),
 	})
 	if err != nil {
@@ -95,9 +94,9 @@ func (s *Store) CompleteChunk(ctx context.Context, id string, index int, worker 
 // chunk failed for good (it will not be retried).
 func (s *Store) RecordChunkError(ctx context.Context, id string, index int, worker string, started, now time.Time, cause error, final bool) error {
 	k := s.keys(id)
-	status := StatusQueued // waiting for its retry
+	status := crunchtype.StatusQueued // waiting for its retry
 	if final {
-		status = StatusFailed
+		status = crunchtype.StatusFailed
 	}
 	rec, err := json.Marshal(chunkRecord{
 		Status: status, Worker: worker, StartedAt: started.UTC(),
@@ -120,20 +119,20 @@ func (s *Store) RecordChunkError(ctx context.Context, id string, index int, work
 // Succeed ends a running job with its result and artifact (nil for none).
 // It returns false when the job had already ended.
 func (s *Store) Succeed(ctx context.Context, id string, result json.RawMessage, artifact []byte, now time.Time) (bool, error) {
-	return s.finish(ctx, id, StatusSucceeded, "result", string(result), artifact, now, StatusRunning)
+	return s.finish(ctx, id, crunchtype.StatusSucceeded, "result", string(result), artifact, now, crunchtype.StatusRunning)
 }
 
 // Fail ends a queued or running job with an error. It returns false when
 // the job had already ended.
-func (s *Store) Fail(ctx context.Context, id string, p *problem.Problem, now time.Time) (bool, error) {
-	return s.endWithProblem(ctx, id, StatusFailed, p, now)
+func (s *Store) Fail(ctx context.Context, id string, p *crunchtype.Problem, now time.Time) (bool, error) {
+	return s.endWithProblem(ctx, id, crunchtype.StatusFailed, p, now)
 }
 
 // Cancel ends a queued or running job as canceled. It returns
 // ErrNotActive when the job had already ended.
 func (s *Store) Cancel(ctx context.Context, id string, now time.Time) error {
-	ok, err := s.endWithProblem(ctx, id, StatusCanceled, &problem.Problem{
-		Type: problem.TypeCanceled, Title: "Job canceled", Detail: "The job was canceled at the client's request.",
+	ok, err := s.endWithProblem(ctx, id, crunchtype.StatusCanceled, &crunchtype.Problem{
+		Type: crunchtype.TypeCanceled, Title: "Job canceled", Detail: "The job was canceled at the client's request.",
 	}, now)
 	if err != nil {
 		return err
@@ -144,15 +143,15 @@ func (s *Store) Cancel(ctx context.Context, id string, now time.Time) error {
 	return nil
 }
 
-func (s *Store) endWithProblem(ctx context.Context, id string, status Status, p *problem.Problem, now time.Time) (bool, error) {
+func (s *Store) endWithProblem(ctx context.Context, id string, status crunchtype.Status, p *crunchtype.Problem, now time.Time) (bool, error) {
 	b, err := json.Marshal(p)
 	if err != nil {
 		return false, err
 	}
-	return s.finish(ctx, id, status, "error", string(b), nil, now, StatusQueued, StatusRunning)
+	return s.finish(ctx, id, status, "error", string(b), nil, now, crunchtype.StatusQueued, crunchtype.StatusRunning)
 }
 
-func (s *Store) finish(ctx context.Context, id string, status Status, field, value string, artifact []byte, now time.Time, from ...Status) (bool, error) {
+func (s *Store) finish(ctx context.Context, id string, status crunchtype.Status, field, value string, artifact []byte, now time.Time, from ...crunchtype.Status) (bool, error) {
 	k := s.keys(id)
 	args := []any{string(status), formatTime(now), field, value, int64(s.cfg.ResultTTL / time.Second), artifact}
 	if artifact == nil {
@@ -182,14 +181,14 @@ func (s *Store) finish(ctx context.Context, id string, status Status, field, val
 
 // Chunks returns every chunk of a job, by index. Chunks of a finished job
 // that never completed are reported canceled: they were stopped.
-func (s *Store) Chunks(ctx context.Context, j *Job) ([]Chunk, error) {
+func (s *Store) Chunks(ctx context.Context, j *Job) ([]crunchtype.Chunk, error) {
 	m, err := s.rdb.HGetAll(ctx, s.keys(j.ID).chunks).Result()
 	if err != nil {
 		return nil, fmt.Errorf("chunks of %s: %w", j.ID, err)
 	}
-	chunks := make([]Chunk, j.Chunks.Total)
+	chunks := make([]crunchtype.Chunk, j.Chunks.Total)
 	for i := range chunks {
-		c := Chunk{Index: i, Status: StatusQueued}
+		c := crunchtype.Chunk{Index: i, Status: crunchtype.StatusQueued}
 		key := strconv.Itoa(i)
 		c.Attempts, _ = strconv.Atoi(m[key+":n"])
 		if raw, ok := m[key]; ok {
@@ -206,8 +205,8 @@ func (s *Store) Chunks(ctx context.Context, j *Job) ([]Chunk, error) {
 				c.Error = &rec.Error
 			}
 		}
-		if j.Status.Terminal() && (c.Status == StatusQueued || c.Status == StatusRunning) {
-			c.Status = StatusCanceled
+		if j.Status.Terminal() && (c.Status == crunchtype.StatusQueued || c.Status == crunchtype.StatusRunning) {
+			c.Status = crunchtype.StatusCanceled
 		}
 		chunks[i] = c
 	}

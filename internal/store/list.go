@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -10,7 +11,7 @@ import (
 
 // Filter selects jobs in a listing; empty fields match every job.
 type Filter struct {
-	Status Status
+	Status crunchtype.Status
 	Kernel string
 }
 

@@ -6,13 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/crunchjobs/crunch/internal/problem"
 )
 
 // Config configures a Store.
@@ -103,7 +102,7 @@ func (s *Store) Create(ctx context.Context, j *Job, input []byte) error {
 		"id":            j.ID,
 		"tenant":        j.Tenant,
 		"kernel":        j.Kernel,
-		"status":        string(StatusQueued),
+		"status":        string(crunchtype.StatusQueued),
 		"params":        string(j.Params),
 		"priority":      j.Priority,
 		"metadata":      string(j.Metadata),
@@ -176,13 +175,15 @@ func (s *Store) Get(ctx context.Context, id string) (*Job, error) {
 
 func decodeJob(m map[string]string) (*Job, error) {
 	j := &Job{
-		ID:       m["id"],
+		Job: crunchtype.Job{
+			ID:       m["id"],
+			Kernel:   m["kernel"],
+			Status:   crunchtype.Status(m["status"]),
+			Params:   json.RawMessage(m["params"]),
+			Priority: m["priority"],
+			Metadata: json.RawMessage(m["metadata"]),
+		},
 		Tenant:   m["tenant"],
-		Kernel:   m["kernel"],
-		Status:   Status(m["status"]),
-		Params:   json.RawMessage(m["params"]),
-		Priority: m["priority"],
-		Metadata: json.RawMessage(m["metadata"]),
 		HasInput: m["has_input"] == "1",
 		Planned:  m["planned"] == "1",
 	}
@@ -192,7 +193,7 @@ func decodeJob(m map[string]string) (*Job, error) {
 		err = cmp.Or(err, e)
 		return n
 	}
-	j.Chunks = ChunkCounts{Total: atoi("chunks_total"), Done: atoi("chunks_done"), Failed: atoi("chunks_failed")}
+	j.Chunks = crunchtype.ChunkCounts{Total: atoi("chunks_total"), Done: atoi("chunks_done"), Failed: atoi("chunks_failed")}
 	j.MaxRetries = atoi("max_retries")
 	j.Extent, _ = strconv.ParseInt(m["extent"], 10, 64)
 	if j.Chunks.Total > 0 {
@@ -211,11 +212,11 @@ func decodeJob(m map[string]string) (*Job, error) {
 		j.Result = json.RawMessage(r)
 	}
 	if e := m["error"]; e != "" {
-		j.Error = new(problem.Problem)
+		j.Error = new(crunchtype.Problem)
 		err = cmp.Or(err, json.Unmarshal([]byte(e), j.Error))
 	}
 	if w := m["webhook"]; w != "" {
-		j.Webhook = new(Webhook)
+		j.Webhook = new(crunchtype.Webhook)
 		err = cmp.Or(err, json.Unmarshal([]byte(w), j.Webhook))
 	}
 	if err != nil {
@@ -282,7 +283,7 @@ func (s *Store) totalsKey() string { return s.cfg.Namespace + ":finished" }
 // Total counts finished jobs of one kernel and status.
 type Total struct {
 	Kernel string
-	Status Status
+	Status crunchtype.Status
 	Count  int64
 }
 
@@ -300,7 +301,7 @@ func (s *Store) FinishedTotals(ctx context.Context) ([]Total, error) {
 		if !ok || err != nil {
 			continue
 		}
-		totals = append(totals, Total{Kernel: kernel, Status: Status(status), Count: n})
+		totals = append(totals, Total{Kernel: kernel, Status: crunchtype.Status(status), Count: n})
 	}
 	return totals, nil
 }

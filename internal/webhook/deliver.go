@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"io"
 	"log/slog"
 	"net"
@@ -188,7 +189,7 @@ func (d *Deliverer) Handle(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("webhook %s (%s of %s): %w", p.WebhookID, p.Event, p.JobID, context.Cause(ctx))
 	}
 
-	dl := store.Delivery{
+	dl := crunchtype.Delivery{
 		Event:      p.Event,
 		WebhookID:  p.WebhookID,
 		Attempt:    retried + 1,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"io"
 	"log/slog"
 	"net"
@@ -83,10 +84,13 @@ func setup(t *testing.T, url string, cfg Config) *testBundle {
 	st := store.New(redistest.Client(t), store.Config{Namespace: ns})
 	now := time.Now().UTC()
 	job := &store.Job{
-		ID: "job_" + ns, Tenant: "acme", Kernel: "primes", Status: store.StatusQueued,
-		Params: json.RawMessage(`{"from":0,"to":100}`), Chunks: store.ChunkCounts{Total: 2},
-		Priority: queue.PriorityNormal, CreatedAt: now, Deadline: now.Add(time.Hour), MaxRetries: 3, Extent: 100,
-		Webhook: &store.Webhook{URL: url, Events: DefaultEvents},
+		Job: crunchtype.Job{
+			ID: "job_" + ns, Kernel: "primes", Status: crunchtype.StatusQueued,
+			Params: json.RawMessage(`{"from":0,"to":100}`), Chunks: crunchtype.ChunkCounts{Total: 2},
+			Priority: queue.PriorityNormal, CreatedAt: now,
+			Webhook: &crunchtype.Webhook{URL: url, Events: DefaultEvents},
+		},
+		Tenant: "acme", Deadline: now.Add(time.Hour), MaxRetries: 3, Extent: 100,
 	}
 	require.NoError(t, st.Create(t.Context(), job, nil))
 	job, err := st.Get(t.Context(), job.ID)
@@ -114,7 +118,7 @@ func (b *testBundle) task(t *testing.T) *asynq.Task {
 	return asynq.NewTask(tasks.TypeWebhook, raw)
 }
 
-func (b *testBundle) deliveries(t *testing.T) []store.Delivery {
+func (b *testBundle) deliveries(t *testing.T) []crunchtype.Delivery {
 	t.Helper()
 	ds, err := b.store.Deliveries(t.Context(), b.job.ID)
 	require.NoError(t, err)

@@ -2,13 +2,13 @@ package webhook
 
 import (
 	"encoding/json"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"regexp"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/crunchjobs/crunch/internal/problem"
 	"github.com/crunchjobs/crunch/internal/store"
 )
 
@@ -16,12 +16,15 @@ func sampleJob() *store.Job {
 	created := time.Date(2026, 11, 23, 10, 0, 0, 123456789, time.UTC)
 	finished := created.Add(1500 * time.Millisecond)
 	return &store.Job{
-		ID: "job_01JTEST", Kernel: "primes", Status: store.StatusFailed,
-		Params: json.RawMessage(`{"from":0,"to":100}`), Chunks: store.ChunkCounts{Total: 4, Done: 3, Failed: 1},
-		Progress: 0.75, Error: &problem.Problem{Type: "kernel_error", Title: "Kernel error", Status: 500, Detail: "<boom> & co"},
-		Priority: "normal", Metadata: json.RawMessage(`{"customer":"42"}`),
-		Webhook:   &store.Webhook{URL: "https://example.com/hook", Events: DefaultEvents},
-		CreatedAt: created, StartedAt: &created, FinishedAt: &finished, Tenant: "acme",
+		Job: crunchtype.Job{
+			ID: "job_01JTEST", Kernel: "primes", Status: crunchtype.StatusFailed,
+			Params: json.RawMessage(`{"from":0,"to":100}`), Chunks: crunchtype.ChunkCounts{Total: 4, Done: 3, Failed: 1},
+			Progress: 0.75, Error: &crunchtype.Problem{Type: "kernel_error", Title: "Kernel error", Status: 500, Detail: "<boom> & co"},
+			Priority: "normal", Metadata: json.RawMessage(`{"customer":"42"}`),
+			Webhook:   &crunchtype.Webhook{URL: "https://example.com/hook", Events: DefaultEvents},
+			CreatedAt: created, StartedAt: &created, FinishedAt: &finished,
+		},
+		Tenant: "acme",
 	}
 }
 

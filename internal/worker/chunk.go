@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"log/slog"
 	"runtime/debug"
 	"time"
 
 	"github.com/hibiken/asynq"
 
-	"github.com/crunchjobs/crunch/internal/problem"
 	"github.com/crunchjobs/crunch/internal/store"
 	"github.com/crunchjobs/crunch/tasks"
 )
@@ -151,7 +151,7 @@ func (w *Worker) chunkFailed(ctx, runCtx context.Context, job *store.Job, index 
 // failJob ends an unfinished job as failed; the lifecycle tells every
 // worker to stop its chunks. Losing the race to another ending (a cancel,
 // the reduce) is fine: the first ending stands.
-func (w *Worker) failJob(ctx context.Context, job *store.Job, p *problem.Problem) {
+func (w *Worker) failJob(ctx context.Context, job *store.Job, p *crunchtype.Problem) {
 	ended, err := w.jobs.Fail(ctx, job.ID, p)
 	if err != nil {
 		w.log.ErrorContext(ctx, "end job", slog.String("job", job.ID), slog.Any("err", err))
@@ -169,12 +169,12 @@ func (w *Worker) observeEnded(job *store.Job) {
 	w.metrics.jobDuration.WithLabelValues(job.Kernel, string(job.Status)).Observe(w.cfg.Now().Sub(job.CreatedAt).Seconds())
 }
 
-func kernelError(detail string) *problem.Problem {
-	return &problem.Problem{Type: problem.TypeKernelError, Title: "Kernel failed", Detail: detail}
+func kernelError(detail string) *crunchtype.Problem {
+	return &crunchtype.Problem{Type: crunchtype.TypeKernelError, Title: "Kernel failed", Detail: detail}
 }
 
-func timeoutError(job *store.Job) *problem.Problem {
-	return &problem.Problem{Type: problem.TypeTimeout, Title: "Job timed out",
+func timeoutError(job *store.Job) *crunchtype.Problem {
+	return &crunchtype.Problem{Type: crunchtype.TypeTimeout, Title: "Job timed out",
 		Detail: fmt.Sprintf("The job did not finish within %s of its creation.", job.Deadline.Sub(job.CreatedAt))}
 }
 

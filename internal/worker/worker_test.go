@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"github.com/crunchjobs/crunch/crunchtype"
 	"io"
 	"log/slog"
 	"testing"
@@ -45,9 +46,12 @@ func (b *testBundle) createJob(t *testing.T, spec tasks.Spec, params string, chu
 	require.NoError(t, err)
 	now := time.Now().UTC()
 	job := &store.Job{
-		ID: "job_" + redistest.Namespace(t), Tenant: "anonymous", Kernel: spec.Name(), Status: store.StatusQueued,
-		Params: prep.Params, Chunks: store.ChunkCounts{Total: chunks}, Priority: queue.PriorityNormal,
-		CreatedAt: now, Deadline: now.Add(time.Hour), MaxRetries: 3, Extent: prep.Extent,
+		Job: crunchtype.Job{
+			ID: "job_" + redistest.Namespace(t), Kernel: spec.Name(), Status: crunchtype.StatusQueued,
+			Params: prep.Params, Chunks: crunchtype.ChunkCounts{Total: chunks}, Priority: queue.PriorityNormal,
+			CreatedAt: now,
+		},
+		Tenant: "anonymous", Deadline: now.Add(time.Hour), MaxRetries: 3, Extent: prep.Extent,
 	}
 	require.NoError(t, b.store.Create(t.Context(), job, prep.Input))
 	return job
@@ -75,14 +79,14 @@ func TestChunkExecutedTwiceCountsOnce(t *testing.T) {
 	got, err := b.store.Get(ctx, job.ID)
 	require.NoError(t, err)
 	require.Equal(t, 1, got.Chunks.Done, "a chunk run twice is counted once")
-	require.Equal(t, store.StatusRunning, got.Status)
+	require.Equal(t, crunchtype.StatusRunning, got.Status)
 
 	require.NoError(t, b.worker.handleChunk(ctx, chunkTask(t, job, 1)))
 	require.NoError(t, b.worker.handleChunk(ctx, chunkTask(t, job, 2)))
 	require.NoError(t, b.worker.handleChunk(ctx, chunkTask(t, job, 2)))
 	got, err = b.store.Get(ctx, job.ID)
 	require.NoError(t, err)
-	require.Equal(t, store.ChunkCounts{Total: 3, Done: 3}, got.Chunks)
+	require.Equal(t, crunchtype.ChunkCounts{Total: 3, Done: 3}, got.Chunks)
 	require.Equal(t, 1.0, got.Progress)
 
 	reduce := asynq.NewTask(tasks.TypeReduce, []byte(`{"job_id":"`+job.ID+`"}`))
@@ -93,8 +97,8 @@ func TestChunkExecutedTwiceCountsOnce(t *testing.T) {
 
 	got, err = b.store.Get(ctx, job.ID)
 	require.NoError(t, err)
-	require.Equal(t, store.StatusSucceeded, got.Status)
-	require.Equal(t, store.ChunkCounts{Total: 3, Done: 3}, got.Chunks)
+	require.Equal(t, crunchtype.StatusSucceeded, got.Status)
+	require.Equal(t, crunchtype.ChunkCounts{Total: 3, Done: 3}, got.Chunks)
 	want := kerneltest.MustRun(t, stats.Spec{}, stats.Runner{}, params, 1)
 	require.JSONEq(t, string(want.Result), string(got.Result))
 
@@ -102,7 +106,7 @@ func TestChunkExecutedTwiceCountsOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, chunks, 3)
 	for _, c := range chunks {
-		require.Equal(t, store.StatusSucceeded, c.Status)
+		require.Equal(t, crunchtype.StatusSucceeded, c.Status)
 		require.Equal(t, "test-worker", *c.Worker)
 	}
 	require.Equal(t, 1, chunks[0].Attempts, "a run that finds its chunk done does not count as an attempt")
@@ -140,7 +144,7 @@ func TestDeadlineFailsUnfinishedJob(t *testing.T) {
 	require.NoError(t, b.worker.handleDeadline(ctx, task))
 	got, err := b.store.Get(ctx, job.ID)
 	require.NoError(t, err)
-	require.Equal(t, store.StatusFailed, got.Status)
+	require.Equal(t, crunchtype.StatusFailed, got.Status)
 	require.Equal(t, "timeout", got.Error.Type)
 	require.NotNil(t, got.FinishedAt)
 	// Nothing late can overwrite the terminal status.
@@ -231,7 +235,7 @@ func TestSweeperResumesADeadWorkersPlanAndReduce(t *testing.T) {
 				require.True(t, got.Planned)
 				return
 			}
-			require.Equal(t, store.StatusSucceeded, got.Status)
+			require.Equal(t, crunchtype.StatusSucceeded, got.Status)
 			want := kerneltest.MustRun(t, stats.Spec{}, stats.Runner{}, params, 1)
 			require.JSONEq(t, string(want.Result), string(got.Result))
 		})
