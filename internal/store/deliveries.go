@@ -8,8 +8,6 @@ import (
 	"time"
 )
 
-func (s *Store) deliveriesKey(id string) string { return s.keys(id).job + ":deliveries" }
-
 // AddDelivery records a webhook attempt of job id, and keeps the job at
 // least keep longer, so that the job outlives its last webhook attempt.
 func (s *Store) AddDelivery(ctx context.Context, id string, d crunchtype.Delivery, keep time.Duration) error {

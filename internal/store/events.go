@@ -13,17 +13,6 @@ const (
 	EventStatus   = "status"
 )
 
-// EventsChannel is the pub/sub channel on which a job's changes are
-// announced; the payload is the event kind. Subscribers re-read the job,
-// so a lost message costs freshness, never correctness.
-func (s *Store) EventsChannel(id string) string {
-	return s.cfg.Namespace + ":events:{" + id + "}"
-}
-
-// CancelChannel announces jobs that ended early (canceled or timed out),
-// so workers stop their running chunks at once; the payload is the job id.
-func (s *Store) CancelChannel() string { return s.cfg.Namespace + ":cancel" }
-
 // Publish announces a change of job id.
 func (s *Store) Publish(ctx context.Context, id, kind string) error {
 	return s.rdb.Publish(ctx, s.EventsChannel(id), kind).Err()

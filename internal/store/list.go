@@ -105,19 +105,6 @@ type Idempotency struct {
 	BodyHash string
 }
 
-// claimIdempotency sets KEYS[1] to ARGV[1] for ARGV[2] ms unless it is
-// set, and returns the value it holds.
-var claimIdempotency = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v then return v end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return ARGV[1]
-`)
-
-func (s *Store) idempotencyKey(tenant, keyHash string) string {
-	return s.cfg.Namespace + ":idem:" + tenant + ":" + keyHash
-}
-
 // ClaimIdempotency atomically records that the request with keyHash (a
 // hash of the Idempotency-Key) creates job want, unless another request
 // claimed that key first: it returns the record that holds, which is want
@@ -140,8 +127,3 @@ func (s *Store) ClaimIdempotency(ctx context.Context, tenant, keyHash string, wa
 func (s *Store) ReleaseIdempotency(ctx context.Context, tenant, keyHash string, held Idempotency) error {
 	return releaseIdempotency.Run(ctx, s.rdb, []string{s.idempotencyKey(tenant, keyHash)}, held.JobID+" "+held.BodyHash).Err()
 }
-
-var releaseIdempotency = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`)

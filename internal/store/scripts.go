@@ -2,6 +2,10 @@ package store
 
 import "github.com/redis/go-redis/v9"
 
+// Every Lua script of the store, in one place, each with its KEYS and ARGV.
+// A script touches the keys of one hash slot only (see keys.go), so each
+// also runs on Redis Cluster.
+
 // startChunk marks a chunk running unless its job is finished or the chunk
 // already completed. The first chunk to start moves the job to running.
 //
@@ -95,4 +99,79 @@ for i = 1, #KEYS do
   end
 end
 return 1
+`)
+
+// releaseActive decrements a tenant's active-job count, never below 0.
+// It is EVALed inside pipelines.
+//
+// KEYS: the tenant's active count.
+const releaseActive = `if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end return 0`
+
+// admitActive counts one more unfinished job of a tenant unless it has
+// ARGV[1] already; returns 1 if it counted, else 0.
+//
+// KEYS: the tenant's active count. ARGV: the most it may have.
+var admitActive = redis.NewScript(`
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+return 1
+`)
+
+// claimIdempotency sets KEYS[1] to ARGV[1] for ARGV[2] ms unless it is
+// set, and returns the value it holds.
+//
+// KEYS: the idempotency record. ARGV: "job_id body_hash", ttl in ms.
+var claimIdempotency = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
+`)
+
+// releaseIdempotency deletes an idempotency record if it still holds the
+// claim ARGV[1].
+//
+// KEYS: the idempotency record. ARGV: "job_id body_hash".
+var releaseIdempotency = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// leadSweeper makes ARGV[1] the sweeper for ARGV[2] ms if no other worker
+// holds the lease; returns 1 if it leads.
+//
+// KEYS: the sweeper lease. ARGV: worker id, lease in ms.
+var leadSweeper = redis.NewScript(`
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`)
+
+// forgetWorker drops a worker from the registry once it has neither a
+// heartbeat nor running tasks; returns 1 if it was dropped.
+//
+// KEYS: its heartbeat, its running set, the registry. ARGV: worker id.
+var forgetWorker = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('SCARD', KEYS[2]) > 0 then return 0 end
+return redis.call('SREM', KEYS[3], ARGV[1])
+`)
+
+// reclaimChunk takes a chunk back from a dead worker: unless the job ended,
+// the chunk completed or another worker holds it, it drops the holder and
+// writes the chunk's queued record; returns the chunk's attempts, or -1.
+//
+// KEYS: job, chunks, done. ARGV: index, dead worker, chunk record.
+var reclaimChunk = redis.NewScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'running' and status ~= 'queued' then return -1 end
+if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return -1 end
+local holder = redis.call('HGET', KEYS[2], ARGV[1] .. ':w')
+if holder and holder ~= ARGV[2] then return -1 end
+redis.call('HDEL', KEYS[2], ARGV[1] .. ':w')
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. ':n') or '0')
 `)

@@ -65,32 +65,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.rdb.Ping(ctx).Err()
 }
 
-type jobKeys struct {
-	job, input, chunks, done, partials, artifact string
-}
-
-func (s *Store) keys(id string) jobKeys {
-	base := s.cfg.Namespace + ":job:{" + id + "}"
-	return jobKeys{
-		job:      base,
-		input:    base + ":input",
-		chunks:   base + ":chunks",
-		done:     base + ":done",
-		partials: base + ":partials",
-		artifact: base + ":artifact",
-	}
-}
-
-func (k jobKeys) all() []string {
-	return []string{k.job, k.chunks, k.done, k.partials, k.input, k.artifact, k.job + ":deliveries"}
-}
-
-func (s *Store) pendingKey() string { return s.cfg.Namespace + ":pending" }
-
-func (s *Store) tenantKey(tenant string) string {
-	return s.cfg.Namespace + ":tenant:" + tenant + ":jobs"
-}
-
 const timeLayout = time.RFC3339Nano
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
@@ -278,8 +252,6 @@ func (s *Store) Completed(ctx context.Context, id string) (map[int]bool, error) 
 	return done, nil
 }
 
-func (s *Store) totalsKey() string { return s.cfg.Namespace + ":finished" }
-
 // Total counts finished jobs of one kernel and status.
 type Total struct {
 	Kernel string
@@ -305,20 +277,6 @@ func (s *Store) FinishedTotals(ctx context.Context) ([]Total, error) {
 	}
 	return totals, nil
 }
-
-func (s *Store) activeKey(tenant string) string {
-	return s.cfg.Namespace + ":tenant:" + tenant + ":active"
-}
-
-// releaseActive decrements a tenant's active-job count, never below 0.
-const releaseActive = `if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end return 0`
-
-var admitActive = redis.NewScript(`
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n >= tonumber(ARGV[1]) then return 0 end
-redis.call('INCR', KEYS[1])
-return 1
-`)
 
 // AdmitActive counts a new unfinished job of tenant unless the tenant
 // already has max of them; it reports whether the job was admitted.

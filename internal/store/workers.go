@@ -18,15 +18,6 @@ import (
 // and the plan or reduce step it was running, back to the queue under new
 // task ids.
 
-func (s *Store) workersKey() string { return s.cfg.Namespace + ":workers" }
-func (s *Store) aliveKey(worker string) string {
-	return s.cfg.Namespace + ":worker:" + worker + ":alive"
-}
-func (s *Store) runningKey(worker string) string {
-	return s.cfg.Namespace + ":worker:" + worker + ":chunks"
-}
-func (s *Store) sweeperKey() string { return s.cfg.Namespace + ":sweeper" }
-
 // Heartbeat records that worker is alive for the next ttl.
 func (s *Store) Heartbeat(ctx context.Context, worker string, ttl time.Duration) error {
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -87,15 +78,6 @@ func (s *Store) LeadSweeper(ctx context.Context, worker string, ttl time.Duratio
 	n, err := leadSweeper.Run(ctx, s.rdb, []string{s.sweeperKey()}, worker, ttl.Milliseconds()).Int()
 	return n == 1, err
 }
-
-var leadSweeper = redis.NewScript(`
-local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-`)
 
 // Orphans returns the tasks recorded as running on workers whose
 // heartbeat has lapsed, and the dead workers that run nothing any more.
@@ -158,11 +140,6 @@ func (s *Store) Forget(ctx context.Context, worker string) error {
 	return forgetWorker.Run(ctx, s.rdb, []string{s.aliveKey(worker), s.runningKey(worker), s.workersKey()}, worker).Err()
 }
 
-var forgetWorker = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('SCARD', KEYS[2]) > 0 then return 0 end
-return redis.call('SREM', KEYS[3], ARGV[1])
-`)
-
 // ReclaimChunk hands chunk index of job id back from a worker that no
 // longer runs it (dead, or its handler ended while Redis was away): unless
 // the chunk completed, its job ended, or another worker has started it
@@ -181,15 +158,3 @@ func (s *Store) ReclaimChunk(ctx context.Context, o RunningTask, now time.Time) 
 	}
 	return n, n >= 0, nil
 }
-
-// reclaimChunk: KEYS job, chunks, done. ARGV index, dead worker, record.
-var reclaimChunk = redis.NewScript(`
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'running' and status ~= 'queued' then return -1 end
-if redis.call('SISMEMBER', KEYS[3], ARGV[1]) == 1 then return -1 end
-local holder = redis.call('HGET', KEYS[2], ARGV[1] .. ':w')
-if holder and holder ~= ARGV[2] then return -1 end
-redis.call('HDEL', KEYS[2], ARGV[1] .. ':w')
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-return tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. ':n') or '0')
-`)
