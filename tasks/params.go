@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/crunchjobs/crunch/crunchtype"
 	"math"
 	"math/big"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/crunchjobs/crunch/crunchtype"
 )
 
 // FieldError is one invalid field of a request. Field is a dotted path such

@@ -3,12 +3,12 @@ package api
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/crunchjobs/crunch/crunchtype"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/crunchjobs/crunch/crunchtype"
 	"github.com/crunchjobs/crunch/internal/store"
 )
 

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/crunchjobs/crunch/crunchtype"
 	"io"
 	"log/slog"
 	"math"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/crunchjobs/crunch/crunchtype"
 	"github.com/crunchjobs/crunch/internal/queue"
 	"github.com/crunchjobs/crunch/internal/redistest"
 	"github.com/crunchjobs/crunch/internal/webhook"

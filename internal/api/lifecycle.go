@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/crunchjobs/crunch/crunchtype"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/crunchjobs/crunch/crunchtype"
 	"github.com/crunchjobs/crunch/internal/lifecycle"
 	"github.com/crunchjobs/crunch/internal/store"
 	"github.com/crunchjobs/crunch/internal/webhook"

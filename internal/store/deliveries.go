@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/crunchjobs/crunch/crunchtype"
 	"time"
+
+	"github.com/crunchjobs/crunch/crunchtype"
 )
 
 // AddDelivery records a webhook attempt of job id, and keeps the job at

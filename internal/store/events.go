@@ -2,9 +2,10 @@ package store
 
 import (
 	"context"
-	"github.com/crunchjobs/crunch/crunchtype"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/crunchjobs/crunch/crunchtype"
 )
 
 // Event kinds published when a job changes.

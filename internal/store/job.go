@@ -1,8 +1,9 @@
 package store
 
 import (
-	"github.com/crunchjobs/crunch/crunchtype"
 	"time"
+
+	"github.com/crunchjobs/crunch/crunchtype"
 )
 
 // AnonymousTenant owns every job when no API keys are configured. It is

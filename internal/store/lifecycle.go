@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/crunchjobs/crunch/crunchtype"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/crunchjobs/crunch/crunchtype"
 )
 
 // StartVerdict says whether a chunk may run.

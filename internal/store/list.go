@@ -3,10 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
-	"github.com/crunchjobs/crunch/crunchtype"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/crunchjobs/crunch/crunchtype"
 )
 
 // Filter selects jobs in a listing; empty fields match every job.

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/crunchjobs/crunch/crunchtype"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/crunchjobs/crunch/crunchtype"
 )
 
 // Config configures a Store.

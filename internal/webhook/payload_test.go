@@ -2,13 +2,13 @@ package webhook
 
 import (
 	"encoding/json"
-	"github.com/crunchjobs/crunch/crunchtype"
 	"regexp"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/crunchjobs/crunch/crunchtype"
 	"github.com/crunchjobs/crunch/internal/store"
 )
 

@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"encoding/json"
-	"github.com/crunchjobs/crunch/crunchtype"
 	"io"
 	"log/slog"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"github.com/crunchjobs/crunch/crunchtype"
 	"github.com/crunchjobs/crunch/internal/queue"
 	"github.com/crunchjobs/crunch/internal/redistest"
 	"github.com/crunchjobs/crunch/internal/store"
