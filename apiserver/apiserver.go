@@ -110,7 +110,8 @@ func (o Options) Kernels() ([]tasks.Spec, error) {
 
 // ConfigFromEnv reads the variables both binaries share and the API's own
 // (see README.md): CRUNCH_HTTP_ADDR, CRUNCH_API_KEYS, CRUNCH_MAX_BODY_BYTES,
-// CRUNCH_TENANT_RATE, CRUNCH_TENANT_BURST, CRUNCH_TENANT_MAX_ACTIVE_JOBS.
+// CRUNCH_TENANT_RATE, CRUNCH_TENANT_BURST, CRUNCH_TENANT_MAX_ACTIVE_JOBS,
+// CRUNCH_TENANT_MAX_STREAMS.
 // Every invalid variable is reported.
 func ConfigFromEnv(getenv func(string) string) (config.Common, Config, error) {
 	common, err := config.ReadCommon(getenv)
@@ -139,7 +140,11 @@ func ConfigFromEnv(getenv func(string) string) (config.Common, Config, error) {
 	for _, v := range []struct {
 		name string
 		dst  *int
-	}{{"CRUNCH_TENANT_BURST", &cfg.TenantBurst}, {"CRUNCH_TENANT_MAX_ACTIVE_JOBS", &cfg.TenantMaxActiveJobs}} {
+	}{
+		{"CRUNCH_TENANT_BURST", &cfg.TenantBurst},
+		{"CRUNCH_TENANT_MAX_ACTIVE_JOBS", &cfg.TenantMaxActiveJobs},
+		{"CRUNCH_TENANT_MAX_STREAMS", &cfg.TenantMaxStreams},
+	} {
 		if s := getenv(v.name); s != "" {
 			n, err := config.PositiveInt(v.name, s)
 			errs = append(errs, err)

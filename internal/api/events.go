@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -19,21 +20,27 @@ const heartbeatInterval = 15 * time.Second
 
 // streamEvents is GET /v1/jobs/{id}/events: Server-Sent Events of the job.
 //
-// It subscribes to the job's channel before reading the job, so no change
-// falls between the two. The first event is always the current state, as
-// a status event: a client reconnecting with Last-Event-ID therefore never
-// misses the terminal status. The stream ends after the terminal status.
+// It watches the job through the process's hub before reading the job, so
+// no change falls between the two. The first event is always the current
+// state, as a status event: a client reconnecting with Last-Event-ID
+// therefore never misses the terminal status. The stream ends after the
+// terminal status.
 func (s *Server) streamEvents(c echo.Context) error {
 	ctx := c.Request().Context()
 	job, err := s.loadJob(c)
 	if err != nil {
 		return err
 	}
-	sub := s.store.Redis().Subscribe(ctx, s.store.EventsChannel(job.ID))
-	defer sub.Close()
-	if _, err := sub.Receive(ctx); err != nil { // the subscription is live
+	w, err := s.hub.watch(ctx, job.Tenant, job.ID)
+	if errors.Is(err, errTooManyStreams) {
+		c.Response().Header().Set("Retry-After", "5")
+		return newProblem(http.StatusTooManyRequests, typeTooManyRequests,
+			fmt.Sprintf("This tenant already has %d event streams open on this server, the most it may have; close one or poll GET /v1/jobs/{id}.", s.cfg.TenantMaxStreams))
+	}
+	if err != nil {
 		return err
 	}
+	defer s.hub.unwatch(w)
 	if job, err = s.store.Get(ctx, job.ID); err != nil {
 		return err
 	}
@@ -48,7 +55,6 @@ func (s *Server) streamEvents(c echo.Context) error {
 	if err := writeEvent(c, store.EventStatus, sent, job); err != nil || job.Status.Terminal() {
 		return nil
 	}
-	msgs := sub.Channel()
 	heartbeat := time.NewTicker(heartbeatInterval)
 	defer heartbeat.Stop()
 	for {
@@ -63,20 +69,24 @@ func (s *Server) streamEvents(c echo.Context) error {
 				return nil
 			}
 			c.Response().Flush()
-		case _, ok := <-msgs:
-			if !ok {
-				return nil
+			// Re-read the job, in case a message was lost while the hub's
+			// subscription reconnected.
+			if latest, err := s.store.Get(ctx, job.ID); err == nil {
+				w.offer(latest)
 			}
+		case <-w.wake:
 		}
-		// Whatever woke us, send the job if it changed.
+		// Send the job's newest state if it changed.
 		prev := job
-		if job, err = s.store.Get(ctx, job.ID); err != nil {
-			return nil // the client reconnects with Last-Event-ID
-		}
-		id := eventID(job)
-		if id == sent {
+		if job = w.latest(); job == nil {
+			job = prev
 			continue
 		}
+		if !later(prev, job) { // an older read that the hub finished late
+			job = prev
+			continue
+		}
+		id := eventID(job)
 		kind := store.EventProgress
 		if job.Status != prev.Status {
 			kind = store.EventStatus
@@ -88,14 +98,31 @@ func (s *Server) streamEvents(c echo.Context) error {
 	}
 }
 
+// later reports whether next is a later state of a job than prev: chunks
+// done and failed, and the status, only ever move forward.
+func later(prev, next *store.Job) bool {
+	rp, rn := statusRank(prev.Status), statusRank(next.Status)
+	if rn < rp || next.Chunks.Done < prev.Chunks.Done || next.Chunks.Failed < prev.Chunks.Failed {
+		return false
+	}
+	return rn > rp || next.Chunks.Done > prev.Chunks.Done || next.Chunks.Failed > prev.Chunks.Failed
+}
+
+func statusRank(s crunchtype.Status) int {
+	switch {
+	case s.Terminal():
+		return 2
+	case s == crunchtype.StatusRunning:
+		return 1
+	default:
+		return 0
+	}
+}
+
 // eventID names a state of a job: it changes whenever a chunk finishes or
 // the status changes, and grows monotonically.
 func eventID(j *store.Job) string {
-	rank := map[crunchtype.Status]int{crunchtype.StatusQueued: 0, crunchtype.StatusRunning: 1}[j.Status]
-	if j.Status.Terminal() {
-		rank = 2
-	}
-	return fmt.Sprintf("%d-%d-%d", rank, j.Chunks.Done, j.Chunks.Failed)
+	return fmt.Sprintf("%d-%d-%d", statusRank(j.Status), j.Chunks.Done, j.Chunks.Failed)
 }
 
 func writeEvent(c echo.Context, kind, id string, job *store.Job) error {

@@ -50,6 +50,10 @@ type Config struct {
 	// TenantMaxActiveJobs is how many unfinished jobs a tenant may have.
 	// Defaults to 0: no limit.
 	TenantMaxActiveJobs int
+	// TenantMaxStreams is how many event streams (GET /v1/jobs/{id}/events)
+	// one tenant may hold open on one API process; one more is answered
+	// 429. Defaults to 1000; -1 means no limit.
+	TenantMaxStreams int
 	// ResultTTL is how long finished jobs are kept. Defaults to 24h.
 	ResultTTL time.Duration
 	// Logger receives the server's logs. Defaults to slog.Default().
@@ -62,8 +66,9 @@ type Config struct {
 
 // Defaults.
 const (
-	AddrDefault         = ":8080"
-	MaxBodyBytesDefault = 32 << 20
+	AddrDefault             = ":8080"
+	MaxBodyBytesDefault     = 32 << 20
+	TenantMaxStreamsDefault = 1000
 )
 
 // WithDefaults fills unset fields with their defaults.
@@ -72,6 +77,7 @@ func (c Config) WithDefaults() Config {
 	c.Namespace = cmp.Or(c.Namespace, store.NamespaceDefault)
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
 	c.ResultTTL = cmp.Or(c.ResultTTL, store.ResultTTLDefault)
+	c.TenantMaxStreams = cmp.Or(c.TenantMaxStreams, TenantMaxStreamsDefault)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -87,6 +93,9 @@ func (c Config) WithDefaults() Config {
 func (c Config) validate() error {
 	if c.MaxBodyBytes < 1024 {
 		return fmt.Errorf("MaxBodyBytes must be at least 1024, got %d", c.MaxBodyBytes)
+	}
+	if c.TenantMaxStreams < -1 {
+		return fmt.Errorf("TenantMaxStreams must be -1 (no limit) or more, got %d", c.TenantMaxStreams)
 	}
 	if c.TenantRate < 0 || c.TenantBurst < 0 || c.TenantMaxActiveJobs < 0 {
 		return errors.New("TenantRate, TenantBurst and TenantMaxActiveJobs must not be negative")
@@ -110,6 +119,8 @@ type Server struct {
 	inspector *asynq.Inspector
 	enqueue   *queue.Enqueuer
 	jobs      *lifecycle.Lifecycle
+	// hub serves every event stream of this process from one subscription.
+	hub *hub
 	// limiter limits submissions per tenant; nil without TenantRate.
 	limiter  *ratelimit.Limiter
 	specs    map[string]tasks.Spec
@@ -138,6 +149,7 @@ func New(cfg Config, rdb redis.UniversalClient) (*Server, error) {
 		shuttingDown: make(chan struct{}),
 	}
 	s.enqueue = queue.NewEnqueuer(rdb, cfg.Namespace)
+	s.hub = newHub(s.store, s.log, cfg.TenantMaxStreams)
 	s.jobs = lifecycle.New(lifecycle.Config{Store: s.store, Queue: s.enqueue, Logger: s.log, Now: cfg.Now})
 	if cfg.TenantRate > 0 {
 		var err error
