@@ -124,6 +124,8 @@ func TestPrepare(t *testing.T) {
 			`{"spot":100,"strike":100,"rate":0,"volatility":0.2,"maturity":1,"paths":1000000,"seed":0}`, 1},
 		{`{"seed":5,"paths":1e10,"maturity":10,"volatility":1,"rate":-0.5,"strike":1e8,"spot":0.001}`,
 			`{"spot":0.001,"strike":100000000,"rate":-0.5,"volatility":1,"maturity":10,"paths":10000000000,"seed":5}`, 500},
+		{"{ \"spot\" : 1e2 ,\n\t\"strike\":100.0, \"volatility\": 0.2 , \"maturity\" :1 }",
+			`{"spot":100,"strike":100,"rate":0,"volatility":0.2,"maturity":1,"paths":1000000,"seed":0}`, 1},
 		{`{"spot":42,"strike":40,"rate":0.1,"volatility":0.2,"maturity":0.5,"paths":2,"seed":null}`,
 			`{"spot":42,"strike":40,"rate":0.1,"volatility":0.2,"maturity":0.5,"paths":2,"seed":0}`, 1},
 	}
@@ -177,6 +179,20 @@ func TestPrepareValidation(t *testing.T) {
 			t.Parallel()
 			require.Equal(t, tt.fields, kerneltest.RefusedFields(t, pricing.Spec{}, tt.params))
 		})
+	}
+}
+
+func TestValidationMessages(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ params, want string }{
+		{`{"spot":100,"strike":100,"volatility":2,"maturity":1}`, "volatility: must be a number from 0.001 to 1"},
+		{`{"spot":"100","strike":100,"volatility":0.2,"maturity":1}`, "spot: must be a number from 0.001 to 1e+08"},
+		{`{"spot":1e999,"strike":100,"volatility":0.2,"maturity":1}`, "spot: must be a number from 0.001 to 1e+08"},
+		{`{"spot":100,"volatility":0.2,"maturity":1}`, "strike: is required: a number from 0.001 to 1e+08"},
+		{`{"spot":100,"strike":100,"volatility":0.2,"maturity":1,"rate":[0.1]}`, "rate: must be a number from -0.5 to 0.5"},
+	} {
+		_, err := pricing.Spec{}.Prepare(json.RawMessage(tt.params))
+		require.EqualError(t, err, "invalid params: "+tt.want, tt.params)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/crunchjobs/crunch/tasks"
 )
@@ -108,17 +109,23 @@ func (Spec) Prepare(raw json.RawMessage) (*tasks.Prepared, error) {
 	}, nil
 }
 
-// number reads a finite number in [lo, hi]; def when it is absent and not
-// required.
+// number reads a number in [lo, hi]; def when it is absent and not
+// required. Every way of being wrong (a string, out of range, missing) gets
+// one message naming the range.
 func number(p *tasks.Params, name string, required bool, def, lo, hi float64) float64 {
-	if required && !p.Has(name) {
-		p.Raw(name) // mark it read, so that it is not also reported as unknown
-		p.Fail(name, "is required")
+	raw, ok := p.Raw(name)
+	if !ok {
+		if required {
+			p.Fail(name, "is required: a number from %g to %g", lo, hi)
+		}
 		return def
 	}
-	v := p.Float(name, def, max(math.Abs(lo), math.Abs(hi)))
-	if !p.Failed(name) && (v < lo || v > hi) {
+	// raw is a JSON value: ParseFloat accepts exactly its numbers (and
+	// refuses 1e999, out of float64's range).
+	v, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || v < lo || v > hi {
 		p.Fail(name, "must be a number from %g to %g", lo, hi)
+		return def
 	}
 	return v
 }
