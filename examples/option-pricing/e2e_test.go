@@ -28,25 +28,26 @@ import (
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
-// binaries builds the example's api and worker once, as a user would.
-var binaries = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "option-pricing-bin")
-	if err != nil {
-		return "", err
-	}
+// build builds the example's api and worker into dir, as a user would.
+func build(t *testing.T, dir string) {
+	t.Helper()
 	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./api", "./worker")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %w\n%s", err, out)
-	}
-	return dir, nil
-})
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build:\n%s", out)
+}
 
-func binary(t *testing.T, name string) string {
-	t.Helper()
-	dir, err := binaries()
-	require.NoError(t, err)
-	return filepath.Join(dir, name)
+// TestBinaries builds the example's programs once, into a directory
+// removed at the end, for the tests that run or inspect them.
+func TestBinaries(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the example's binaries; skipped with -short")
+	}
+	dir := t.TempDir()
+	build(t, dir)
+	t.Run("processes", func(t *testing.T) { testProcesses(t, dir) })
+	t.Run("api links no runner", func(t *testing.T) { testAPILinksNoRunner(t, dir) })
 }
 
 // proc is one of the example's binaries running as its own process.
@@ -60,9 +61,9 @@ type proc struct {
 // start runs binary name with only env (and PATH) and scans its JSON log
 // for the "listening" line; the process is killed when the test ends if
 // it is still running.
-func start(t *testing.T, name string, env ...string) *proc {
+func start(t *testing.T, bin, name string, env ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary(t, name))
+	cmd := exec.Command(filepath.Join(bin, name))
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
@@ -130,16 +131,13 @@ func (p *proc) stop(t *testing.T) {
 // over both workers, its result is the one computed in one piece in this
 // process, bad params are refused by name, and the built-in kernels still
 // work beside the example's.
-func TestProcesses(t *testing.T) {
+func testProcesses(t *testing.T, bin string) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds and runs the example's binaries; skipped with -short")
-	}
 	common := []string{"REDIS_URL=" + redistest.URL(t), "CRUNCH_NAMESPACE=" + redistest.Namespace(t), "CRUNCH_LOG_LEVEL=info"}
-	api := start(t, "api", append(common, "CRUNCH_HTTP_ADDR=127.0.0.1:0")...)
+	api := start(t, bin, "api", append(common, "CRUNCH_HTTP_ADDR=127.0.0.1:0")...)
 	var workers []*proc
 	for i := range 2 {
-		workers = append(workers, start(t, "worker", append(common, fmt.Sprintf("CRUNCH_WORKER_ID=pricer-%d", i+1),
+		workers = append(workers, start(t, bin, "worker", append(common, fmt.Sprintf("CRUNCH_WORKER_ID=pricer-%d", i+1),
 			"CRUNCH_WORKER_CONCURRENCY=1", "CRUNCH_WORKER_HTTP_ADDR=127.0.0.1:0")...))
 	}
 	base := "http://" + api.listening(t)
@@ -233,13 +231,10 @@ func TestProcesses(t *testing.T) {
 // The api program links the kernels' Specs and none of their Runners —
 // neither the example's nor the built-ins' — while the worker links both,
 // so that the check can fail.
-func TestAPILinksNoRunner(t *testing.T) {
+func testAPILinksNoRunner(t *testing.T, bin string) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("builds the example's binaries; skipped with -short")
-	}
 	symbols := func(name string) string {
-		out, err := exec.Command("go", "tool", "nm", binary(t, name)).CombinedOutput()
+		out, err := exec.Command("go", "tool", "nm", filepath.Join(bin, name)).CombinedOutput()
 		require.NoError(t, err, "%s", out)
 		return string(out)
 	}
