@@ -269,4 +269,3 @@ func writeAll(w io.WriteCloser, parts [][]byte) {
 		}
 	}
 }
-

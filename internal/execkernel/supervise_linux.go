@@ -40,7 +40,10 @@ func init() {
 	if len(os.Args) < 3 || os.Args[0] != supervisorArg0 || os.Getenv(supervisorEnv) != "1" {
 		return
 	}
-	os.Exit(supervise(os.Args[1], os.Args[2:]))
+	// syscall.Exit rather than os.Exit: under the race detector, os.Exit
+	// waits a second for late race reports, which a stopped step's worker
+	// would wait for too. Nothing is left to flush.
+	syscall.Exit(supervise(os.Args[1], os.Args[2:]))
 }
 
 // supervise runs one step as the leader of its own process group and
