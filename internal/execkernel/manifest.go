@@ -205,8 +205,9 @@ func (e *entry) validate(i int, dir string, reserved []string) (*kernel, error) 
 	}
 	k := &kernel{name: e.Name, description: e.Description, artifactType: e.ArtifactType, maxParamsBytes: MaxParamsBytesDefault}
 	if e.ArtifactType != "" {
-		if _, _, err := mime.ParseMediaType(e.ArtifactType); err != nil {
-			return nil, fail("artifact_type", "must be a MIME type such as image/png or \"\" for none: %v", err)
+		mt, _, err := mime.ParseMediaType(e.ArtifactType)
+		if typ, sub, ok := strings.Cut(mt, "/"); err != nil || !ok || typ == "" || sub == "" {
+			return nil, fail("artifact_type", "must be a MIME type such as image/png, or \"\" for none")
 		}
 	}
 	if e.MaxParamsBytes != nil {
