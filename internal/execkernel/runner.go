@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/big"
 
+	"github.com/crunchjobs/crunch/internal/execkernel/supervisor"
 	"github.com/crunchjobs/crunch/tasks"
 )
 
@@ -23,6 +24,10 @@ const (
 
 // MaxStdout is the most a step may write to its stdout.
 const MaxStdout = 16 << 20
+
+// StderrTail is how much of a failed step's stderr its error keeps: the
+// last 4 KiB.
+const StderrTail = 4 << 10
 
 // Runner is the tasks.Runner (and tasks.Planner) of an exec kernel: each
 // call runs the kernel's command as a child process.
@@ -145,6 +150,9 @@ func decodeReduce(stdout []byte, artifact bool) (*tasks.Output, error) {
 	if !ok {
 		return nil, fmt.Errorf("stdout has no \"result\"; want %s", want)
 	}
+	if string(res) == "null" { // a succeeded job's result is set
+		return nil, fmt.Errorf("\"result\" is null; want any other JSON value")
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, res); err != nil {
 		return nil, fmt.Errorf("result: %v", err)
@@ -251,7 +259,7 @@ func stepEnv(base []string, jobID, kernel, step string) []string {
 	for _, kv := range base {
 		name, _, _ := bytes.Cut([]byte(kv), []byte("="))
 		switch string(name) {
-		case "CRUNCH_JOB_ID", "CRUNCH_KERNEL", "CRUNCH_STEP", supervisorEnv:
+		case "CRUNCH_JOB_ID", "CRUNCH_KERNEL", "CRUNCH_STEP", supervisor.Env:
 			continue
 		}
 		env = append(env, kv)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,24 +16,25 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/crunchjobs/crunch/internal/execkernel/supervisor"
 	"github.com/crunchjobs/crunch/tasks"
 )
 
-// StderrTail is how much of a failed step's stderr its error keeps: the
-// last 4 KiB.
-const StderrTail = 4 << 10
+// StopGrace is how long a stopped step's process group has between
+// SIGTERM and SIGKILL.
+const StopGrace = supervisor.StopGrace
 
 // supervisorWait bounds the wait for a stopped step's supervisor, which
-// itself needs at most StopGrace plus drainTimeout; past it the
+// itself needs at most StopGrace plus its drain timeout; past it the
 // supervisor is killed.
-const supervisorWait = StopGrace + drainTimeout + time.Second
+const supervisorWait = StopGrace + supervisor.DrainTimeout + time.Second
 
 // pipeWait bounds the wait for stdout and stderr to reach EOF once the
 // supervisor has exited: only a process that left the step's group could
 // still hold them.
 const pipeWait = time.Second
 
-// step runs one step of the kernel under a supervisor (see supervise) in
+// step runs one step of the kernel under a supervisor (package supervisor) in
 // a fresh temporary directory, writing stdin to it, and returns its
 // stdout. A step that fails returns a *StepError; a step stopped because
 // ctx ended returns an error wrapping ctx's cause.
@@ -58,35 +58,24 @@ func (r *Runner) step(ctx context.Context, step string, stdin [][]byte) (*stepOu
 	if p.err != nil {
 		return nil, fmt.Errorf("kernel %s, %s step: pipes: %w", r.k.name, step, p.err)
 	}
-	args := append([]string{supervisorArg0, dir}, r.argv...)
+	args := append([]string{supervisor.Arg0, dir}, r.argv...)
 	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
+		Path:       "/proc/self/exe", // this binary, which links package supervisor
 		Args:       append(args, step),
-		Env:        append(stepEnv(os.Environ(), tasks.JobID(ctx), r.k.name, step), supervisorEnv+"=1"),
+		Env:        append(stepEnv(os.Environ(), tasks.JobID(ctx), r.k.name, step), supervisor.Env+"=1"),
 		Stdin:      stdinR,
 		Stdout:     stdoutW,
 		Stderr:     stderrW,
-		ExtraFiles: []*os.File{lifeR, statusW},
-		// The lifeline stops the supervisor when this process dies; the
-		// parent-death signal is a second way. It fires when the thread
-		// that forked the supervisor ends, so that thread is locked to the
-		// goroutine below until the supervisor has exited.
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM},
+		ExtraFiles: []*os.File{lifeR, statusW}, // fds 3 and 4: supervisor.LifelineFD, StatusFD
+		// Its own process group: a terminal's Ctrl-C reaches the worker,
+		// which stops its steps, rather than killing the supervisors.
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
 	}
-	started, exited := make(chan error, 1), make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		exited <- cmd.Wait()
-	}()
-	if err := <-started; err != nil {
+	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("kernel %s, %s step: start supervisor: %w", r.k.name, step, err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	for _, f := range []*os.File{stdinR, stdoutW, stderrW, lifeR, statusW} {
 		p.close(f) // the supervisor has its own copies
 	}

@@ -5,14 +5,13 @@ package execkernel
 import (
 	"context"
 	"errors"
-	"time"
+
+	"github.com/crunchjobs/crunch/internal/execkernel/supervisor"
 )
 
 // StopGrace is how long a stopped step's process group has between
 // SIGTERM and SIGKILL.
-const StopGrace = 500 * time.Millisecond
-
-const supervisorEnv = "CRUNCH_EXEC_SUPERVISOR"
+const StopGrace = supervisor.StopGrace
 
 var errNotLinux = errors.New("exec kernels run on Linux only")
 
