@@ -35,10 +35,12 @@ type Prepared struct {
 	// Input is the bulk input, stored once with the job and read by chunks
 	// through [Input]; nil when the kernel has none.
 	Input []byte
-	// Extent is the size of the work, split into chunks by [ChunkRange].
+	// Extent is the size of the work, split into chunks by [ChunkRange];
+	// [ExtentUnknown] when only the runner's [Planner] can tell.
 	Extent int64
 	// DefaultChunks is the number of chunks used when the request does not
-	// say; between 1 and MaxChunks.
+	// say; between 1 and MaxChunks, or 0 when Extent is ExtentUnknown (the
+	// Planner then gives it).
 	DefaultChunks int
 }
 
@@ -80,4 +82,36 @@ type Runner interface {
 	// Reduce merges the partials of every chunk, given in chunk order, into
 	// the job's result. It must return the same result for every chunking.
 	Reduce(ctx context.Context, params json.RawMessage, input Input, partials [][]byte) (*Output, error)
+}
+
+// ExtentUnknown is the Extent of a Prepared job whose size only running
+// code can tell (a kernel of the exec protocol, whose plan step is a
+// program). The API stores such a job with its DefaultChunks of 0; before
+// splitting it, a worker asks the runner's [Planner] for the extent and
+// the default chunk count.
+const ExtentUnknown = -1
+
+// Planner is implemented by runners whose work size only running code can
+// know: their Spec's Prepare returns Extent [ExtentUnknown], and the
+// worker calls Plan once, before the job's chunks are released. Plan
+// returns the extent (at least 0) and the default number of chunks
+// (1 to [MaxChunks]), which a request's own chunks count overrides. An
+// error fails the job.
+type Planner interface {
+	Plan(ctx context.Context, params json.RawMessage) (extent int64, chunks int, err error)
+}
+
+type jobIDKey struct{}
+
+// WithJobID returns ctx carrying the id of the job whose step runs in it.
+// The worker sets it on the context of every plan, Run and Reduce call.
+func WithJobID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, jobIDKey{}, id)
+}
+
+// JobID returns the job id set by [WithJobID], or "" when there is none
+// (a kernel called outside a worker, as in tests).
+func JobID(ctx context.Context) string {
+	id, _ := ctx.Value(jobIDKey{}).(string)
+	return id
 }

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/crunchjobs/crunch/tasks"
 )
 
 // runningChunks tracks the contexts of the chunks (and reduces) running in
@@ -42,6 +44,7 @@ func (r *runningChunks) isTracked(key string) bool {
 // start derives the context a chunk of job runs in: it ends at the job's
 // deadline, or when the job is stopped. The returned func releases it.
 func (r *runningChunks) start(ctx context.Context, job string, deadline time.Time) (context.Context, context.CancelFunc) {
+	ctx = tasks.WithJobID(ctx, job) // for kernels that name the job, such as exec kernels
 	ctx, cancelDeadline := context.WithDeadline(ctx, deadline)
 	ctx, cancel := context.WithCancelCause(ctx)
 	r.mu.Lock()
