@@ -11,6 +11,7 @@ import (
 
 	"github.com/crunchjobs/crunch/internal/api"
 	"github.com/crunchjobs/crunch/internal/config"
+	"github.com/crunchjobs/crunch/internal/execkernel"
 	"github.com/crunchjobs/crunch/internal/logging"
 	"github.com/crunchjobs/crunch/internal/program"
 	"github.com/crunchjobs/crunch/internal/redisconn"
@@ -98,13 +99,21 @@ func (o Options) withDefaults() Options {
 }
 
 // Kernels are the specs the API offers: the built-ins unless NoBuiltins,
-// then Specs. It fails when two share a name.
+// then Specs, then the kernels of the manifest named by
+// CRUNCH_KERNELS_FILE (see package execkernel and the README). It fails
+// when two share a name or the manifest is invalid.
 func (o Options) Kernels() ([]tasks.Spec, error) {
+	o = o.withDefaults()
 	var specs []tasks.Spec
 	if !o.NoBuiltins {
 		specs = kernels.Specs()
 	}
 	specs = append(specs, o.Specs...)
+	m, err := execkernel.LoadEnv(o.Getenv, kernels.Names())
+	if err != nil {
+		return nil, err
+	}
+	specs = append(specs, m.Specs()...)
 	return specs, kernels.CheckNames(specs)
 }
 

@@ -124,11 +124,11 @@ func (o Options) withDefaults() Options {
 // kernels are both halves of every kernel, checked as apiserver and
 // workerserver check them, and every Spec has its Runner.
 func (o Options) kernels() ([]tasks.Spec, []tasks.Runner, error) {
-	specs, err := apiserver.Options{Specs: o.Specs, NoBuiltins: o.NoBuiltins}.Kernels()
+	specs, err := apiserver.Options{Specs: o.Specs, NoBuiltins: o.NoBuiltins, Getenv: o.Getenv}.Kernels()
 	if err != nil {
 		return nil, nil, err
 	}
-	runners, err := workerserver.Options{Runners: o.Runners, NoBuiltins: o.NoBuiltins}.Kernels()
+	runners, err := workerserver.Options{Runners: o.Runners, NoBuiltins: o.NoBuiltins, Getenv: o.Getenv}.Kernels()
 	if err != nil {
 		return nil, nil, err
 	}

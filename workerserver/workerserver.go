@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/crunchjobs/crunch/internal/config"
+	"github.com/crunchjobs/crunch/internal/execkernel"
 	"github.com/crunchjobs/crunch/internal/logging"
 	"github.com/crunchjobs/crunch/internal/program"
 	"github.com/crunchjobs/crunch/internal/redisconn"
@@ -92,13 +93,26 @@ func (o Options) withDefaults() Options {
 }
 
 // Kernels are the runners the worker runs: the built-ins unless
-// NoBuiltins, then Runners. It fails when two share a name.
+// NoBuiltins, then Runners, then the kernels of the manifest named by
+// CRUNCH_KERNELS_FILE (see package execkernel and the README). It fails
+// when two share a name, the manifest is invalid, or one of its programs
+// cannot be found.
 func (o Options) Kernels() ([]tasks.Runner, error) {
+	o = o.withDefaults()
 	var runners []tasks.Runner
 	if !o.NoBuiltins {
 		runners = kernels.Runners()
 	}
 	runners = append(runners, o.Runners...)
+	m, err := execkernel.LoadEnv(o.Getenv, kernels.Names())
+	if err != nil {
+		return nil, err
+	}
+	exec, err := m.Runners()
+	if err != nil {
+		return nil, err
+	}
+	runners = append(runners, exec...)
 	return runners, kernels.CheckNames(runners)
 }
 

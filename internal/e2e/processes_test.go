@@ -164,3 +164,40 @@ func tail(b []byte, n int) []byte {
 	}
 	return b
 }
+
+// The api and worker binaries pick up an operator's kernels from
+// CRUNCH_KERNELS_FILE: the Python sumsq of examples/python-kernel is
+// listed, validated against its schema, and spread over two worker
+// processes to the exact answer.
+func TestSeparateProcessesRunAKernelsFile(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the binaries; skipped with -short")
+	}
+	manifest, err := filepath.Abs("../../examples/python-kernel/kernels.json")
+	require.NoError(t, err)
+	ns := redistest.Namespace(t)
+	common := []string{"REDIS_URL=" + redistest.URL(t), "CRUNCH_NAMESPACE=" + ns, "CRUNCH_KERNELS_FILE=" + manifest}
+	api := startProc(t, "api", append(common, "CRUNCH_HTTP_ADDR=127.0.0.1:0")...)
+	s := &system{t: t, url: "http://" + api.listening(t), client: http.DefaultClient}
+	for i := range 2 {
+		startProc(t, "worker", append(common, fmt.Sprintf("CRUNCH_WORKER_ID=exec-%d", i+1), "CRUNCH_WORKER_CONCURRENCY=2")...)
+	}
+
+	kernels := s.do(http.MethodGet, "/v1/kernels", nil)
+	require.Equal(t, http.StatusOK, kernels.status)
+	require.Contains(t, string(kernels.body), `"name":"sumsq"`)
+	bad := s.do(http.MethodPost, "/v1/jobs", []byte(`{"kernel":"sumsq","params":{"to":0}}`))
+	require.Equal(t, http.StatusUnprocessableEntity, bad.status)
+	require.Contains(t, string(bad.body), `"field":"params.to"`)
+
+	j := s.submit(`{"kernel":"sumsq","params":{"to":1e6},"chunks":8}`)
+	j = s.wait(j.ID, 2*time.Minute)
+	require.Equal(t, "succeeded", j.Status, "%+v", j.Error)
+	require.JSONEq(t, `{"from":0,"to":1000000,"sum":"333332833333500000"}`, string(j.Result)) // Σ i² for i < 10^6
+	workersSeen := map[string]bool{}
+	for _, c := range s.chunks(j.ID) {
+		workersSeen[*c.Worker] = true
+	}
+	require.Len(t, workersSeen, 2, "chunks ran on %v", workersSeen)
+}

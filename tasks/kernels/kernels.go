@@ -23,6 +23,17 @@ func Specs() []tasks.Spec {
 	}
 }
 
+// Names returns the built-in kernels' names, which no kernel of an
+// operator's manifest may take.
+func Names() []string {
+	specs := Specs()
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name()
+	}
+	return names
+}
+
 // Runners returns the runner of every kernel, in the order of Specs.
 func Runners() []tasks.Runner {
 	return []tasks.Runner{
