@@ -39,7 +39,8 @@ func TestKnownAnswers(t *testing.T) {
 	}{
 		// The usual at-the-money example: 10.4506 and 5.5735.
 		{"atm", `{"spot":100,"strike":100,"rate":0.05,"volatility":0.2,"maturity":1,"paths":1e6}`, 10.4506, 5.5735, 5e-5},
-		// Hull, Options, Futures and Other Derivatives, Example 15.6: 4.76 and 0.81.
+		// Hull, Options, Futures and Other Derivatives, the Black–Scholes–Merton
+		// chapter's example: 4.76 and 0.81.
 		{"hull", `{"spot":42,"strike":40,"rate":0.1,"volatility":0.2,"maturity":0.5,"paths":1e6,"seed":7}`, 4.76, 0.81, 5e-3},
 		// Deep out of the money call, long maturity, no rate.
 		{"otm", `{"spot":50,"strike":120,"volatility":0.35,"maturity":3,"paths":1e6,"seed":3}`, 0, 0, 0},
