@@ -9,7 +9,7 @@ import (
 // The exact accumulator: every path's payoff is a whole number of units
 // (see Resolution) below 2^63; sums of them are kept in 128 bits and sums
 // of their squares in 192 bits, which 10^10 paths cannot overflow (their
-// sums stay below 2^97 and 2^159). Integer addition is exact and does not
+// sums stay below 2^96 and 2^158). Integer addition is exact and does not
 // depend on the order, so the sums of a job are the same however its paths
 // are cut into chunks and pieces.
 

@@ -39,10 +39,11 @@ func TestKnownAnswers(t *testing.T) {
 	}{
 		// The usual at-the-money example: 10.4506 and 5.5735.
 		{"atm", `{"spot":100,"strike":100,"rate":0.05,"volatility":0.2,"maturity":1,"paths":1e6}`, 10.4506, 5.5735, 5e-5},
-		// Hull, Options, Futures and Other Derivatives, Example 15.6: 4.76 and 0.81.
+		// Hull, Options, Futures and Other Derivatives, the Black–Scholes–Merton
+		// chapter's example: 4.76 and 0.81.
 		{"hull", `{"spot":42,"strike":40,"rate":0.1,"volatility":0.2,"maturity":0.5,"paths":1e6,"seed":7}`, 4.76, 0.81, 5e-3},
 		// Deep out of the money call, long maturity, no rate.
-		{"otm", `{"spot":50,"strike":120,"volatility":0.35,"maturity":3,"paths":2e6,"seed":3}`, 0, 0, 0},
+		{"otm", `{"spot":50,"strike":120,"volatility":0.35,"maturity":3,"paths":1e6,"seed":3}`, 0, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +79,7 @@ func TestChunkInvariance(t *testing.T) {
 		params string
 		chunks []int
 	}{
-		{`{"spot":100,"strike":100,"rate":0.05,"volatility":0.2,"maturity":1,"paths":200003,"seed":11}`, []int{1, 7, 64, 4096}},
+		{`{"spot":100,"strike":100,"rate":0.05,"volatility":0.2,"maturity":1,"paths":100003,"seed":11}`, []int{1, 7, 64, 4096}},
 		{`{"spot":0.001,"strike":100000000,"rate":-0.5,"volatility":1,"maturity":10,"paths":50000,"seed":9223372036854775807}`, []int{1, 7, 64}},
 		{`{"spot":100000000,"strike":0.001,"rate":0.5,"volatility":1,"maturity":10,"paths":50000}`, []int{1, 7, 64}},
 		{`{"spot":100,"strike":90,"volatility":0.3,"maturity":0.25,"paths":5}`, []int{1, 2, 7, 64}}, // more chunks than paths

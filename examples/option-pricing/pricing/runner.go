@@ -97,6 +97,9 @@ func (m model) path(i uint64) (call, put uint64) {
 	z := normInv(Uniform(m.seed, i))
 	x := exp(m.drift + float64(m.vol*z))               // S_T/spot
 	d := math.Round((x - m.k) * (1 << ResolutionBits)) // the product is exact
+	if !(math.Abs(d) < maxUnits) {
+		return maxUnits, maxUnits // out of range (see simulate), before a conversion would wrap
+	}
 	if d >= 0 {
 		return uint64(d), 0
 	}

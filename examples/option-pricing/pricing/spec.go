@@ -27,8 +27,9 @@ const (
 	MaxPaths      = 10_000_000_000
 	DefaultPaths  = 1_000_000
 	MaxSeed       = math.MaxInt64
-	// perChunk is the default number of paths per chunk: a few seconds of
-	// one core, so that 10^10 paths make 500 chunks to spread over workers.
+	// perChunk is the default number of paths per chunk: about two seconds
+	// of one core (70 to 110 ns of CPU per path, measured), so that 10^10
+	// paths make 500 chunks to spread over workers.
 	perChunk = 20_000_000
 )
 
