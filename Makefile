@@ -45,7 +45,17 @@ test: ## Run all tests with -race against a private redis-server (installs it if
 	scripts/test.sh -race -count=1 $(ARGS)
 
 .PHONY: bench
-bench: ## Run the benchmarks against a private redis-server; output to bench/<UTC time>.txt
+bench: ## Measure the job path beside its anchors (own Redis, api, workers); rewrites BENCHMARKS.md's section and docs/img plots
+	scripts/test.sh -run '^$$' ./internal/config/ >/dev/null # installs redis-server if missing
+	$(GO) run ./cmd/crunchbench
+
+.PHONY: bench-smoke
+bench-smoke: ## A few seconds of make bench, to prove it runs (CI); its figures mean nothing
+	scripts/test.sh -run '^$$' ./internal/config/ >/dev/null
+	$(GO) run ./cmd/crunchbench -short
+
+.PHONY: bench-go
+bench-go: ## Run the Go benchmarks against a private redis-server; output to bench/<UTC time>.txt
 	@mkdir -p bench
 	scripts/test.sh -run '^$$' -bench '$(BENCH)' -benchmem -benchtime '$(BENCHTIME)' -count '$(COUNT)' $(PKGS) | tee '$(BENCH_OUT)'
 	@echo "benchmarks written to $(BENCH_OUT)"
