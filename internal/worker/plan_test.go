@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/stretchr/testify/require"
 
+	"github.com/crunchjobs/crunch/crunchtype"
 	"github.com/crunchjobs/crunch/internal/queue"
 	"github.com/crunchjobs/crunch/internal/redistest"
 	"github.com/crunchjobs/crunch/internal/store"
@@ -139,7 +140,7 @@ func TestFailedPlanFailsTheJob(t *testing.T) {
 			require.ErrorIs(t, err, asynq.SkipRetry)
 			got, err := b.store.Get(ctx, job.ID)
 			require.NoError(t, err)
-			require.Equal(t, store.StatusFailed, got.Status)
+			require.Equal(t, crunchtype.StatusFailed, got.Status)
 			require.Equal(t, "kernel_error", got.Error.Type)
 			require.Contains(t, got.Error.Detail, tt.detail)
 			require.Equal(t, int64(tasks.ExtentUnknown), got.Extent)
