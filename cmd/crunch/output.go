@@ -60,8 +60,8 @@ func (p printer) job(j *client.Job) error {
 	if len(j.Params) > 0 && string(j.Params) != "null" {
 		row("Params", compact(j.Params))
 	}
-	if len(j.Metadata) > 0 && string(j.Metadata) != "null" {
-		row("Metadata", compact(j.Metadata))
+	if m := compact(j.Metadata); m != "" && m != "null" && m != "{}" {
+		row("Metadata", m)
 	}
 	if j.Webhook != nil {
 		row("Webhook", j.Webhook.URL+" "+strings.Join(j.Webhook.Events, ","))
