@@ -101,7 +101,7 @@ func TestExitCodes(t *testing.T) {
 
 	t.Run("unreachable API", func(t *testing.T) {
 		ln := newCLI(t, "http://127.0.0.1:1") // nothing listens on port 1
-		for _, args := range [][]string{{"get", "job_x"}, {"submit", "primes", "to=10"}, {"list"}, {"kernels"}} {
+		for _, args := range [][]string{{"get", "job_x"}, {"wait", "job_x"}, {"submit", "primes", "to=10"}, {"list"}, {"kernels"}, {"watch", "-count", "1"}} {
 			_, _, code := ln.run(args...)
 			require.Equal(t, exitUnavailable, code, "%q", args)
 		}

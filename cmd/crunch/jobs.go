@@ -237,6 +237,11 @@ func newWaitCmd(e *env) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		// Fail fast on an unknown job or an API that cannot be reached;
+		// once following, Wait reconnects through outages.
+		if _, err := c.Get(ctx, id); err != nil {
+			return err
+		}
 		return waitFor(ctx, e, c, id, mode)
 	})
 	cmd.Long = `Follow a job until it ends, showing its progress on stderr (a bar on a
@@ -373,6 +378,7 @@ status or chunk count changed, or with -o json one JSON object per change.`,
 		},
 	}
 	listFlags(cmd, e, &opts.list, 20)
+	cmd.Flags().Lookup("limit").Usage = "jobs shown (the newest), 1-1000"
 	cmd.Flags().DurationVar(&opts.interval, "interval", 2*time.Second, "time between refreshes")
 	cmd.Flags().IntVar(&opts.count, "count", 0, "exit after this many refreshes (default: run until Ctrl-C)")
 	return cmd

@@ -22,6 +22,8 @@ type watchOptions struct {
 
 // watch shows the newest jobs (at most opts.list.Limit) every interval
 // until ctx ends (Ctrl-C), which is its normal end: it then returns nil.
+// With opts.count it ends after that many refreshes, returning the error of
+// the last one, if it failed.
 //
 // On a terminal it redraws one table in place, cut to the terminal's width
 // so that no line wraps (a wrapped line would break the redraw). Elsewhere
@@ -36,6 +38,7 @@ func watch(ctx context.Context, c *client.Client, opts watchOptions, p printer) 
 		if ctx.Err() != nil {
 			return nil
 		}
+		lastErr := err
 		if err != nil {
 			var prob *client.Problem
 			if errors.As(err, &prob) && prob.Status < 500 {
@@ -53,7 +56,7 @@ func watch(ctx context.Context, c *client.Client, opts watchOptions, p printer) 
 			return err
 		}
 		if opts.count > 0 && n >= opts.count {
-			return nil
+			return lastErr // a bounded watch whose last refresh failed says so
 		}
 		select {
 		case <-ctx.Done():
