@@ -193,7 +193,7 @@ func TestOutputFormats(t *testing.T) {
 func TestProgressLines(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t, startSystem(t))
-	_, errOut, code := c.run("submit", "-wait", "-chunks", "40", "pi", "samples=4e8")
+	_, errOut, code := c.run("submit", "-wait", "-chunks", "40", "sleep") // 2 s on 2 slots
 	require.Equal(t, exitOK, code)
 	lines := strings.Split(strings.TrimSpace(errOut), "\n")
 	require.Regexp(t, `^job_\S+ succeeded 40/40 chunks$`, lines[len(lines)-1])
@@ -312,7 +312,7 @@ func TestBinary(t *testing.T) {
 
 	t.Run("progress bar", func(t *testing.T) {
 		var stdout bytes.Buffer
-		cmd := command(c.ctx, "submit", "-wait", "-chunks", "24", "pi", "samples=6e8")
+		cmd := command(c.ctx, "submit", "-wait", "-chunks", "24", "sleep") // 1.2 s on 2 slots
 		cmd.Stdout = &stdout
 		screen := inTerminal(cmd, false)
 		require.NoError(t, cmd.Wait(), "stderr: %q", screen())
