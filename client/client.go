@@ -144,6 +144,19 @@ func (c *Client) Kernels(ctx context.Context) ([]Kernel, error) {
 	return out.Kernels, nil
 }
 
+// WebhookSecret returns the caller's webhook signing secret ("whsec_…"):
+// the key a receiver verifies crunch's signed deliveries with. With API
+// keys on the server, each tenant has its own.
+func (c *Client) WebhookSecret(ctx context.Context) (string, error) {
+	var out struct {
+		Secret string `json:"secret"`
+	}
+	if err := c.call(ctx, http.MethodGet, "/v1/webhooks/secret", nil, nil, &out); err != nil {
+		return "", err
+	}
+	return out.Secret, nil
+}
+
 // Wait follows a job until it ends and returns it in its final state. It
 // reads the job's Server-Sent Events, calling onUpdate (when not nil) with
 // every state the server sends, the current one first; when the stream

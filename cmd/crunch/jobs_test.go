@@ -27,6 +27,7 @@ func TestClientCommands(t *testing.T) {
 	defer cancel()
 	crunch := func(args ...string) (stdout, stderr string, err error) {
 		var out, errOut bytes.Buffer
+		args = append([]string{"-o", "json"}, args...) // the output for scripts
 		err = run(ctx, args, func(k string) string { return map[string]string{"CRUNCH_URL": d.base}[k] }, &out, &errOut)
 		return out.String(), errOut.String(), err
 	}
@@ -120,7 +121,7 @@ func TestWaitEndsWithItsContext(t *testing.T) {
 	d := startDev(t, map[string]string{"CRUNCH_HTTP_ADDR": "127.0.0.1:0", "REDIS_URL": redistest.URL(t), "CRUNCH_NAMESPACE": redistest.Namespace(t)})
 	getenv := func(k string) string { return map[string]string{"CRUNCH_URL": d.base}[k] }
 	var out bytes.Buffer
-	require.NoError(t, run(t.Context(), []string{"submit", "-chunks", "64", "primes", "to=1e11"}, getenv, &out, &bytes.Buffer{}))
+	require.NoError(t, run(t.Context(), []string{"-o", "json", "submit", "-chunks", "64", "primes", "to=1e11"}, getenv, &out, &bytes.Buffer{}))
 	var j client.Job
 	require.NoError(t, json.Unmarshal(out.Bytes(), &j))
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)

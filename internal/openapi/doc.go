@@ -57,6 +57,23 @@
 //     "already finished" here and "not ready" there) its own named component
 //     instead.
 //
+// # Generators
+//
+// The document must also generate working clients: the codegen subpackage's
+// test runs the pinned oapi-codegen on it, builds the client in a module of
+// its own and uses it against a real API. Two idioms of the document are
+// there for generators:
+//
+//   - The webhook header parameters (webhook-id, webhook-timestamp,
+//     webhook-signature) are written inline in each webhook operation, not
+//     as components/parameters: oapi-codegen v2.8.2 prunes the components
+//     that no path uses (it does not look into "webhooks"), and then names
+//     types that no longer exist.
+//   - Where an allOf member narrows a property (ValidationProblem's status
+//     and errors, each webhook's type), it restates the property's type:
+//     oapi-codegen merges allOf members property by property, the last
+//     one winning, so a bare {"const": 422} would become an untyped field.
+//
 // Routes are found with kin-openapi's legacy router, which needs no extra
 // module and matches any host (the document has no "servers", so it applies
 // to whatever host serves it).
