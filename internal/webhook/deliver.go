@@ -76,6 +76,10 @@ type Config struct {
 	// Now is the clock of webhook-timestamp and of the recorded attempt
 	// times. Defaults to time.Now.
 	Now func() time.Time
+	// OnAttempt, when set, is told the outcome of every recorded attempt:
+	// OutcomeDelivered, OutcomeRetrying or OutcomeGivenUp (for metrics).
+	// Defaults to nil.
+	OnAttempt func(event, outcome string)
 	// HTTPClient sends the deliveries. Defaults to a client on
 	// [NewTransport](AllowPrivate). A client given here is used with
 	// redirects switched off, but its transport must guard against
@@ -114,6 +118,16 @@ func (c Config) validate() error {
 	}
 	return nil
 }
+
+// Outcomes of one delivery attempt, as Config.OnAttempt is told them.
+const (
+	OutcomeDelivered = "delivered" // a 2xx answer
+	OutcomeRetrying  = "retrying"  // failed; it will be retried
+	OutcomeGivenUp   = "given_up"  // failed for the last time (retries spent, 410 Gone, refused target)
+)
+
+// Outcomes lists every outcome, for metrics that start at zero.
+var Outcomes = []string{OutcomeDelivered, OutcomeRetrying, OutcomeGivenUp}
 
 // Deliverer delivers webhook events: it is the handler of
 // tasks.TypeWebhook tasks, each one attempt of one event. It is safe for
@@ -206,6 +220,16 @@ func (d *Deliverer) Handle(ctx context.Context, t *asynq.Task) error {
 	keep := time.Hour // the job outlives its last attempt by an hour
 	if !final {
 		keep += latestRetry(retried, out.retryAfter)
+	}
+	if d.cfg.OnAttempt != nil {
+		outcome := OutcomeRetrying
+		switch {
+		case out.ok():
+			outcome = OutcomeDelivered
+		case final:
+			outcome = OutcomeGivenUp
+		}
+		d.cfg.OnAttempt(p.Event, outcome)
 	}
 	recErr := d.cfg.Store.AddDelivery(ctx, p.JobID, dl, keep)
 	if recErr != nil {

@@ -432,3 +432,23 @@ func TestNewValidates(t *testing.T) {
 	d.Close()
 	require.Equal(t, TimeoutDefault, d.cfg.Timeout)
 }
+
+// OnAttempt is told each attempt's outcome: a failure with retries left
+// is retrying, a 2xx delivered, a 410 given up.
+func TestDeliverReportsOutcomes(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, func(w http.ResponseWriter, _ *http.Request, n int) {
+		w.WriteHeader([]int{http.StatusServiceUnavailable, http.StatusOK, http.StatusGone}[min(n, 3)-1])
+	})
+	var mu sync.Mutex
+	var got []string
+	b := setup(t, rc.URL, Config{AllowPrivate: true, OnAttempt: func(event, outcome string) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, event+" "+outcome)
+	}})
+	for range 3 {
+		_ = b.d.Handle(t.Context(), b.task(t))
+	}
+	require.Equal(t, []string{"job.succeeded retrying", "job.succeeded delivered", "job.succeeded given_up"}, got)
+}

@@ -8,6 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/crunchjobs/crunch/internal/store"
+	"github.com/crunchjobs/crunch/internal/webhook"
 )
 
 // httpHandler serves the worker's own /healthz, /readyz and /metrics.
@@ -39,6 +42,7 @@ type metrics struct {
 	jobs          *prometheus.CounterVec
 	jobDuration   *prometheus.HistogramVec
 	handedBack    *prometheus.CounterVec
+	webhooks      *prometheus.CounterVec
 }
 
 func newMetrics() (*prometheus.Registry, *metrics) {
@@ -61,8 +65,21 @@ func newMetrics() (*prometheus.Registry, *metrics) {
 		handedBack: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "crunch_tasks_handed_back_total", Help: "Tasks of dead workers this worker handed back to the queue, by step (plan, chunk, reduce).",
 		}, []string{"step"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "crunch_webhook_deliveries_total", Help: "Webhook delivery attempts made by this worker, by event and outcome (delivered, retrying, given_up).",
+		}, []string{"event", "outcome"}),
 	}
-	reg.MustRegister(m.chunks, m.chunkDuration, m.jobs, m.jobDuration, m.handedBack,
+	// Series that exist from the start, so that dashboards and alerts see
+	// zeros rather than nothing.
+	for _, step := range []string{store.StepPlan, store.StepChunk, store.StepReduce} {
+		m.handedBack.WithLabelValues(step)
+	}
+	for _, event := range webhook.Events {
+		for _, outcome := range webhook.Outcomes {
+			m.webhooks.WithLabelValues(event, outcome)
+		}
+	}
+	reg.MustRegister(m.chunks, m.chunkDuration, m.jobs, m.jobDuration, m.handedBack, m.webhooks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg, m
 }

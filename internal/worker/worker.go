@@ -199,6 +199,9 @@ func New(cfg Config, rdb redis.UniversalClient) (*Worker, error) {
 			Store:        w.store,
 			Logger:       cfg.Logger,
 			Now:          cfg.Now,
+			OnAttempt: func(event, outcome string) {
+				w.metrics.webhooks.WithLabelValues(event, outcome).Inc()
+			},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("worker config: %w", err)
