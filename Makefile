@@ -82,9 +82,12 @@ docker: ## Build the api and worker images from deploy/Dockerfile (pulls golang 
 	docker build -f deploy/Dockerfile --target worker -t $(IMAGE)-worker:$(TAG) .
 
 .PHONY: docker-scratch
-docker-scratch: build ## Build local test images FROM scratch with the binaries of bin/ (pulls nothing)
+docker-scratch: build ## Build local test images FROM scratch (api, worker, redis) with the binaries of bin/ (pulls nothing)
+	CGO_ENABLED=0 $(GO) build -o bin/ ./deploy/healthcheck
+	deploy/stage-redis.sh bin
 	docker build -f deploy/Dockerfile.scratch --target api -t $(IMAGE)-api:scratch bin
 	docker build -f deploy/Dockerfile.scratch --target worker -t $(IMAGE)-worker:scratch bin
+	docker build -f deploy/Dockerfile.scratch --target redis -t $(IMAGE)-redis:scratch bin
 
 .PHONY: clean
 clean: ## Remove bin/ and test binaries and profiles left in the tree
@@ -110,3 +113,7 @@ vuln: ## Fail if the code calls a known vulnerability (govulncheck; offline copy
 	status=0; $(GO) run $(GOVULNCHECK) $${db:+-db "$$db"} $(PKGS) || status=$$?; \
 	if (( status == 3 )); then echo 'vuln: the code calls a known vulnerability (see above)'; fi; \
 	exit $$status
+
+.PHONY: compose-test
+compose-test: ## Run docker-compose.yml on the local Docker engine (images FROM scratch) and drill it: scale, kill, Redis restart, partition
+	scripts/compose-test.sh
