@@ -114,6 +114,13 @@ func (s *stack) scaleAndKill(t *testing.T) {
 	workers := s.workers(t)
 
 	id := s.submit(t, `{"kernel":"primes","params":{"to":1e10},"chunks":24}`)
+	// The API's backlog gauge counts the job's chunks that have not
+	// completed, not only the window of 4 released to the queue.
+	if n := s.backlog(t, "normal"); n <= 4 || n > 24 {
+		t.Errorf("crunch_backlog_chunks{priority=\"normal\"} = %v just after a job of 24 chunks was accepted, want 5..24", n)
+	} else {
+		t.Logf("crunch_backlog_chunks{priority=\"normal\"} = %v", n)
+	}
 	// Wait until each container has completed a chunk and one of them is
 	// running another: that one is the victim.
 	var victim string
@@ -473,6 +480,32 @@ func (s *stack) get(t *testing.T, path string, v any) {
 		}
 		return true
 	})
+}
+
+// backlog reads crunch_backlog_chunks{priority} from the API's /metrics.
+func (s *stack) backlog(t *testing.T, priority string) float64 {
+	t.Helper()
+	resp, err := s.http.Get(s.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body bytes.Buffer
+	if _, err := body.ReadFrom(resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	prefix := `crunch_backlog_chunks{priority="` + priority + `"} `
+	for line := range strings.Lines(body.String()) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), prefix); ok {
+			var n float64
+			if _, err := fmt.Sscan(v, &n); err != nil {
+				t.Fatalf("%s%s: %v", prefix, v, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("no %s line in GET /metrics", strings.TrimSpace(prefix))
+	return 0
 }
 
 func (s *stack) job(t *testing.T, id string) job {
