@@ -10,19 +10,25 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/crunchjobs/crunch/internal/queue"
+	"github.com/crunchjobs/crunch/internal/worker"
 )
 
-// backlogCollector exports the work left in unfinished jobs, by priority,
-// for autoscalers: crunch_backlog_chunks counts the chunks not completed
-// yet. asynq's queue sizes do not show it, since a job releases its chunks
-// to the queue a window (4) at a time: a job of 4096 chunks shows 4
-// pending tasks. The value is deployment-wide (read from Redis), so every
-// API replica reports the same; aggregate replicas with max, not sum.
+// backlogCollector exports the work left in unfinished jobs, by priority:
+// crunch_backlog_chunks counts the chunks not completed yet, which asynq's
+// queue sizes do not show, since a job releases its chunks to the queue a
+// window (4) at a time: a job of 4096 chunks shows 4 pending tasks.
+// crunch_backlog_runnable_chunks caps each job at that window: the chunks
+// workers could run at once, the signal to scale workers on (more workers
+// than that would idle). The values are deployment-wide (read from Redis),
+// so every API replica reports the same; aggregate replicas with max.
 type backlogCollector struct{ s *Server }
 
 var (
 	backlogChunksDesc = prometheus.NewDesc("crunch_backlog_chunks",
 		"Chunks of unfinished jobs that have not completed (queued, running or awaiting a retry), across the deployment, by job priority.",
+		[]string{"priority"}, nil)
+	backlogRunnableDesc = prometheus.NewDesc("crunch_backlog_runnable_chunks",
+		"Chunks of unfinished jobs that workers could run at once: per job its chunks not completed, at most the release window (4). Scale workers on this.",
 		[]string{"priority"}, nil)
 	backlogJobsDesc = prometheus.NewDesc("crunch_backlog_jobs",
 		"Unfinished (queued or running) jobs across the deployment, by priority.", []string{"priority"}, nil)
@@ -30,6 +36,7 @@ var (
 
 func (b *backlogCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- backlogChunksDesc
+	ch <- backlogRunnableDesc
 	ch <- backlogJobsDesc
 }
 
@@ -41,13 +48,14 @@ func (b *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(backlogChunksDesc, err)
 		return
 	}
-	backlog, err := b.s.store.Backlog(ctx, ids)
+	backlog, err := b.s.store.Backlog(ctx, ids, worker.WindowDefault)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(backlogChunksDesc, err)
 		return
 	}
 	for _, p := range []string{queue.PriorityHigh, queue.PriorityNormal, queue.PriorityLow} {
 		ch <- prometheus.MustNewConstMetric(backlogChunksDesc, prometheus.GaugeValue, float64(backlog[p].Chunks), p)
+		ch <- prometheus.MustNewConstMetric(backlogRunnableDesc, prometheus.GaugeValue, float64(backlog[p].Runnable), p)
 		ch <- prometheus.MustNewConstMetric(backlogJobsDesc, prometheus.GaugeValue, float64(backlog[p].Jobs), p)
 	}
 }

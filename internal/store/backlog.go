@@ -16,11 +16,16 @@ type Backlog struct {
 	// or waiting for a retry, whether or not their task has been released
 	// to the queue yet (a job's chunks are released a window at a time).
 	Chunks int64
+	// Runnable counts the chunks workers could run at once: per job, its
+	// chunks not completed, but at most the release window. One job of 4096
+	// chunks has a backlog of 4096 and keeps at most a window of them busy.
+	Runnable int64
 }
 
 // Backlog sums, by priority, the chunks not yet completed (chunks_total −
 // chunks_done) of the unfinished jobs among ids and among the jobs not
-// planned yet (the pending set). ids need not be exact: finished,
+// planned yet (the pending set); Runnable caps each job at window chunks
+// (the workers' release window, 4 by default). ids need not be exact: finished,
 // expired and repeated ids are skipped. A caller that knows every
 // unfinished job — the API reads them from the deadline tasks, which
 // every unfinished job has — gets the deployment's true backlog, which the
@@ -30,7 +35,7 @@ type Backlog struct {
 // pipeline: proportional to the number of unfinished jobs, not of chunks.
 // A job whose chunk count is not known yet (an exec kernel without
 // "chunks", until a worker plans it) counts no chunks.
-func (s *Store) Backlog(ctx context.Context, ids []string) (map[string]Backlog, error) {
+func (s *Store) Backlog(ctx context.Context, ids []string, window int) (map[string]Backlog, error) {
 	pending, err := s.rdb.ZRange(ctx, s.pendingKey(), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("backlog: pending jobs: %w", err)
@@ -65,7 +70,9 @@ func (s *Store) Backlog(ctx context.Context, ids []string) (map[string]Backlog, 
 		done, _ := strconv.ParseInt(str(v[3]), 10, 64)
 		b := backlog[priority]
 		b.Jobs++
-		b.Chunks += max(total-done, 0)
+		left := max(total-done, 0)
+		b.Chunks += left
+		b.Runnable += min(left, int64(window))
 		backlog[priority] = b
 	}
 	return backlog, nil

@@ -61,13 +61,13 @@ func TestBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got, err := s.Backlog(ctx, []string{"big", "urgent", "done", "canceled", "expired", "big"})
+	got, err := s.Backlog(ctx, []string{"big", "urgent", "done", "canceled", "expired", "big"}, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]store.Backlog{
-		"normal": {Jobs: 2, Chunks: 4096 - 96 + 10},
-		"high":   {Jobs: 1, Chunks: 3},
+		"normal": {Jobs: 2, Chunks: 4096 - 96 + 10, Runnable: 4 + 4},
+		"high":   {Jobs: 1, Chunks: 3, Runnable: 3},
 	}
 	if len(got) != len(want) {
 		t.Errorf("Backlog = %+v, want %+v", got, want)
