@@ -10,6 +10,8 @@
 #   FUZZTIME  time per fuzz target                         (10s)
 #   SOAK      how long make soak runs                      (5m)
 #   IMAGE     image name prefix; TAG the image tag         (crunch, dev)
+#   VULNDB    offline Go vulnerability database, used by
+#             make vuln when vuln.go.dev is unreachable      (../shared/vulndb)
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
