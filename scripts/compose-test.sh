@@ -18,6 +18,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 log() { printf 'compose-test.sh: %s\n' "$*" >&2; }
 
+for tool in go curl make; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		log "$tool is missing: install it (Debian: apt-get install -y $([[ $tool == go ]] && echo golang || echo "$tool")) and rerun"
+		exit 1
+	fi
+done
 if ! timeout 20 docker info >/dev/null 2>&1; then
 	log 'no Docker engine answers `docker info`: nothing to test on'
 	exit 1
