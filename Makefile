@@ -10,6 +10,8 @@
 #   FUZZTIME  time per fuzz target                         (10s)
 #   SOAK      how long make soak runs                      (5m)
 #   IMAGE     image name prefix; TAG the image tag         (crunch, dev)
+#   VULNDB    offline Go vulnerability database, used by
+#             make vuln when vuln.go.dev is unreachable      (../shared/vulndb)
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -92,11 +94,38 @@ docker: ## Build the api and worker images from deploy/Dockerfile (pulls golang 
 	docker build -f deploy/Dockerfile --target worker -t $(IMAGE)-worker:$(TAG) .
 
 .PHONY: docker-scratch
-docker-scratch: build ## Build local test images FROM scratch with the binaries of bin/ (pulls nothing)
+docker-scratch: build ## Build local test images FROM scratch (api, worker, redis) with the binaries of bin/ (pulls nothing)
+	CGO_ENABLED=0 $(GO) build -o bin/ ./deploy/healthcheck
+	deploy/stage-redis.sh bin
 	docker build -f deploy/Dockerfile.scratch --target api -t $(IMAGE)-api:scratch bin
 	docker build -f deploy/Dockerfile.scratch --target worker -t $(IMAGE)-worker:scratch bin
+	docker build -f deploy/Dockerfile.scratch --target redis -t $(IMAGE)-redis:scratch bin
 
 .PHONY: clean
 clean: ## Remove bin/ and test binaries and profiles left in the tree
 	rm -rf bin
 	find . -path ./.git -prune -o -type f \( -name '*.test' -o -name '*.prof' -o -name 'coverage.out' \) -print -exec rm -f {} +
+
+# govulncheck reads the online Go vulnerability database when it answers, else
+# the offline copy VULNDB (a directory in govulncheck's file layout).
+GOVULNCHECK ?= golang.org/x/vuln/cmd/govulncheck@v1.9.0
+VULNDB      ?= ../shared/vulndb
+
+.PHONY: vuln
+vuln: ## Fail if the code calls a known vulnerability (govulncheck; offline copy VULNDB when the online database is unreachable)
+	@db=; \
+	if ! command -v curl >/dev/null || curl -fsS -m 5 -o /dev/null https://vuln.go.dev/index/db.json 2>/dev/null; then \
+		echo 'vuln: using the online database https://vuln.go.dev'; \
+	elif [[ -f '$(VULNDB)/index/db.json' ]]; then \
+		db="file://$$(cd '$(VULNDB)' && pwd)"; \
+		echo "vuln: vuln.go.dev is unreachable; using the offline copy $$db"; \
+	else \
+		echo 'vuln: vuln.go.dev is unreachable and there is no offline copy at VULNDB=$(VULNDB)'; exit 1; \
+	fi; \
+	status=0; $(GO) run $(GOVULNCHECK) $${db:+-db "$$db"} $(PKGS) || status=$$?; \
+	if (( status == 3 )); then echo 'vuln: the code calls a known vulnerability (see above)'; fi; \
+	exit $$status
+
+.PHONY: compose-test
+compose-test: ## Run docker-compose.yml on the local Docker engine (images FROM scratch) and drill it: scale, kill, Redis restart, partition
+	scripts/compose-test.sh

@@ -39,6 +39,7 @@ func newMetrics(s *Server) (*prometheus.Registry, *httpMetrics) {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		metrics.NewQueueMetricsCollector(s.inspector),
 		&jobTotals{s: s},
+		&backlogCollector{s: s},
 	)
 	return reg, m
 }

@@ -26,6 +26,13 @@ const (
 	PriorityLow    = "low"
 )
 
+// WindowDefault is how many chunks of one job are queued or running at a
+// time unless a worker is configured otherwise (worker.Config.Window): the
+// next is released as one completes, so that a giant job cannot put
+// thousands of tasks ahead of the jobs submitted after it. The API reads
+// it too, to tell how much of a backlog is runnable now.
+const WindowDefault = 4
+
 // Names are the queue names of one namespace.
 type Names struct {
 	// Control carries plan, reduce and deadline tasks: bookkeeping that

@@ -100,7 +100,7 @@ func TestPlanAsksThePlannerForTheExtent(t *testing.T) {
 			insp := asynq.NewInspectorFromRedisClient(b.store.Redis())
 			pending, err := insp.ListPendingTasks(queue.NamesFor(b.store.Namespace()).Normal)
 			require.NoError(t, err)
-			require.Len(t, pending, min(tt.want, WindowDefault))
+			require.Len(t, pending, min(tt.want, queue.WindowDefault))
 			covered := int64(0)
 			for _, task := range pending {
 				var p tasks.ChunkPayload

@@ -78,7 +78,6 @@ const (
 	PollIntervalDefault       = 20 * time.Millisecond
 	ShutdownTimeoutDefault    = 20 * time.Second
 	WebhookConcurrencyDefault = 20
-	WindowDefault             = 4
 	// controlConcurrency is how many plan, reduce and deadline tasks one
 	// worker runs at once, besides its chunks.
 	controlConcurrency = 2
@@ -99,7 +98,7 @@ func (c Config) WithDefaults() Config {
 	c.Concurrency = cmp.Or(c.Concurrency, runtime.NumCPU())
 	c.PollInterval = cmp.Or(c.PollInterval, PollIntervalDefault)
 	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, ShutdownTimeoutDefault)
-	c.Window = cmp.Or(c.Window, WindowDefault)
+	c.Window = cmp.Or(c.Window, queue.WindowDefault)
 	c.WebhookConcurrency = cmp.Or(c.WebhookConcurrency, WebhookConcurrencyDefault)
 	c.ResultTTL = cmp.Or(c.ResultTTL, store.ResultTTLDefault)
 	if c.Logger == nil {

@@ -128,7 +128,7 @@ func TestPlanTwiceEnqueuesOnce(t *testing.T) {
 	insp := asynq.NewInspectorFromRedisClient(b.store.Redis())
 	info, err := insp.GetQueueInfo(queue.NamesFor(b.store.Namespace()).Normal)
 	require.NoError(t, err)
-	require.Equal(t, WindowDefault, info.Pending, "the first window of the job's 5 chunks, each once")
+	require.Equal(t, queue.WindowDefault, info.Pending, "the first window of the job's 5 chunks, each once")
 	unplanned, err := b.store.Unplanned(ctx, time.Now().Add(time.Hour), 10)
 	require.NoError(t, err)
 	require.NotContains(t, unplanned, job.ID)
