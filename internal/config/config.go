@@ -89,6 +89,7 @@ func API(getenv func(string) string) (Common, api.Config, error) {
 	common, err := ReadCommon(getenv)
 	cfg := api.Config{
 		Addr:                getenv("CRUNCH_HTTP_ADDR"),
+		AdminKey:            getenv("CRUNCH_ADMIN_KEY"),
 		Namespace:           common.Namespace,
 		WebhookSecret:       common.WebhookSecret,
 		WebhookAllowPrivate: common.WebhookAllowPrivate,

@@ -25,9 +25,12 @@ const (
 func (w *Worker) heartbeat(ctx context.Context) {
 	tick := time.NewTicker(heartbeatInterval)
 	defer tick.Stop()
+	started := time.Now()
 	for {
 		if err := w.store.Heartbeat(ctx, w.cfg.ID, heartbeatTTL); err != nil && ctx.Err() == nil {
 			w.log.Warn("heartbeat", slog.Any("err", err))
+		} else if err := w.store.Announce(ctx, w.cfg.ID, w.cfg.Concurrency, started, time.Now(), heartbeatTTL); err != nil && ctx.Err() == nil {
+			w.log.Warn("announce", slog.Any("err", err))
 		} else if left, err := w.store.RunningOn(ctx, w.cfg.ID); err == nil {
 			for _, o := range left {
 				if !w.running.isTracked(o.Key()) {
