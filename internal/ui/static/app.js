@@ -91,10 +91,12 @@ function fmtAge(iso) {
   return fmtDuration(ms) + " ago";
 }
 
+// fmtTime shows a time in the browser's time zone as 2026-12-01 22:34:04.213.
 function fmtTime(iso) {
   if (!iso) return "—";
   const d = new Date(iso);
-  return d.toLocaleString(undefined, { hour12: false }) + "." + String(d.getMilliseconds()).padStart(3, "0");
+  const p = (n, w = 2) => String(n).padStart(w, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
 function jobDuration(j) {
@@ -576,7 +578,17 @@ function drawTimeline() {
     root.append(g);
     y += h;
   });
+  // Redrawing must not take the focus (or the tip) from a keyboard user.
+  const focused = document.activeElement && box.contains(document.activeElement) ? document.activeElement.dataset.index : null;
   box.replaceChildren(root);
+  if (focused !== null && focused !== undefined) {
+    const again = root.querySelector(`rect.chunk[data-index="${focused}"]`);
+    if (again) {
+      again.focus({ preventScroll: true });
+      const c = chunks.find((x) => String(x.index) === focused);
+      if (c) showTip({ target: again }, c);
+    }
+  }
 }
 
 function niceStep(raw) {
@@ -600,7 +612,17 @@ function chunkText(c) {
   return t;
 }
 
+let tipFor = null; // the bar whose details the tip shows
+
 function showTip(e, c) {
+  tipFor = { target: e.target, c };
+  placeTip();
+}
+
+// placeTip fills the tip and puts it above its bar (below near the top).
+function placeTip() {
+  if (!tipFor) return;
+  const { target, c } = tipFor;
   const tip = $("#timeline-tip");
   const dur = c.duration_ms ?? (c.started_at ? Date.now() - Date.parse(c.started_at) : null);
   tip.replaceChildren(
@@ -610,17 +632,21 @@ function showTip(e, c) {
     `started ${fmtTime(c.started_at)}`, el("br"),
     `finished ${fmtTime(c.finished_at)}`, el("br"),
     `duration ${fmtDuration(dur)}`,
-    c.error ? el("span", {}, el("br"), `error: ${c.error}`) : null,
+    ...(c.error ? [el("br"), `error: ${c.error}`] : []),
   );
   tip.hidden = false;
-  const r = e.target.getBoundingClientRect();
-  const left = Math.min(window.innerWidth - 280, Math.max(8, r.left));
-  const top = r.bottom + 8 + 140 > window.innerHeight ? r.top - 8 - tip.offsetHeight : r.bottom + 8;
+  const r = target.getBoundingClientRect();
+  const left = Math.min(window.innerWidth - tip.offsetWidth - 8, Math.max(8, r.left));
+  // Above the bar, so that it hides neither the bar nor its lane.
+  const top = r.top - 8 - tip.offsetHeight >= 0 ? r.top - 8 - tip.offsetHeight : r.bottom + 8;
   tip.style.left = `${left}px`;
   tip.style.top = `${Math.max(8, top)}px`;
 }
 
-function hideTip() { $("#timeline-tip").hidden = true; }
+function hideTip() {
+  tipFor = null;
+  $("#timeline-tip").hidden = true;
+}
 
 // ---- submit -----------------------------------------------------------
 
@@ -776,7 +802,7 @@ function showErrors(errors, detail) {
     const rest = e.field !== input.dataset.field ? `${e.field.slice(input.dataset.field.length)} ` : "";
     const msg = `${rest}${e.message}`;
     slot.textContent = slot.textContent ? `${slot.textContent}; ${msg}` : msg;
-    first = first || input;
+    if (!first || (input.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING)) first = input;
   }
   summary.replaceChildren(el("strong", { text: detail || "The job was not accepted." }),
     loose.length ? el("ul", {}, ...loose.map((m) => el("li", { text: m }))) : null);
@@ -873,6 +899,11 @@ async function start() {
   setupSubmit();
   window.addEventListener("hashchange", route);
   window.addEventListener("resize", () => { if (state.view === "job") drawTimeline(); });
+  // A focused bar keeps its tip as the page scrolls; a hovered one loses it.
+  window.addEventListener("scroll", () => {
+    if (tipFor && document.activeElement === tipFor.target) placeTip();
+    else hideTip();
+  }, { passive: true });
   await checkKey();
   route();
 }
