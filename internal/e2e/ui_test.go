@@ -11,6 +11,8 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +29,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crunchjobs/crunch/internal/api"
+	"github.com/crunchjobs/crunch/internal/worker"
+	"github.com/crunchjobs/crunch/tasks"
+	"github.com/crunchjobs/crunch/tasks/kernels"
 )
 
 // browser starts one headless Chromium for the test, with a private
@@ -199,7 +205,11 @@ func (b *tab) setSelect(sel, value string) {
 func TestDashboard(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
-	s := startSystem(t, systemOptions{workers: 2, concurrency: 2})
+	flaky := &flakyRunner{}
+	s := startSystem(t, systemOptions{workers: 2, concurrency: 2,
+		api:    func(c *api.Config) { c.Specs = append(kernels.Specs(), flakySpec{}) },
+		worker: func(c *worker.Config) { c.Runners = append(kernels.Runners(), flaky) },
+	})
 
 	t.Run("root redirects to the dashboard", func(t *testing.T) {
 		r := s.undocumented(http.MethodGet, "/")
@@ -215,7 +225,7 @@ func TestDashboard(t *testing.T) {
 		b.setSelect("#f-kernel", "mandelbrot")
 		b.waitJS(`document.querySelector("#f-params-max_iter")`, 5*time.Second)
 		for _, f := range []struct{ id, value string }{
-			{"f-params-width", "720"}, {"f-params-height", "480"}, {"f-params-max_iter", "6000"},
+			{"f-params-width", "640"}, {"f-params-height", "400"}, {"f-params-max_iter", "4000"},
 			{"f-params-x_min", "-2.2"}, {"f-params-x_max", "0.8"}, {"f-params-y_min", "-1"}, {"f-params-y_max", "1"},
 			{"f-chunks", "16"}, {"f-metadata", `{"from": "the dashboard test"}`},
 		} {
@@ -234,7 +244,7 @@ func TestDashboard(t *testing.T) {
 		require.JSONEq(t, `{"from":"the dashboard test"}`, string(j.Metadata))
 
 		// The image, fetched with the key into a blob URL.
-		b.waitJS(`document.querySelector("#job-image").complete && document.querySelector("#job-image").naturalWidth === 720`, 15*time.Second)
+		b.waitJS(`document.querySelector("#job-image").complete && document.querySelector("#job-image").naturalWidth === 640`, 15*time.Second)
 		require.True(t, strings.HasPrefix(eval[string](b, `document.querySelector("#job-image").src`), "blob:"))
 
 		// The timeline: a lane per worker, a bar per chunk.
@@ -318,6 +328,28 @@ func TestDashboard(t *testing.T) {
 		b.shot("dashboard-canceled")
 	})
 
+	t.Run("retried and failed chunks are marked on the timeline", func(t *testing.T) {
+		j := s.submit(`{"kernel":"flaky","chunks":6,"max_retries":1}`)
+		b := newTab(t, ctx, s.url)
+		b.open("#/jobs/" + j.ID)
+		b.waitJS(`document.querySelector("#job-status").textContent === "failed"`, 40*time.Second)
+		b.waitJS(`document.querySelector('#timeline rect.chunk[data-index="4"][data-status="failed"]')`, 10*time.Second)
+		b.waitJS(`document.querySelector('#timeline rect.chunk[data-index="1"][data-status="succeeded"]')`, 10*time.Second)
+		chunks := s.chunks(j.ID)
+		require.Equal(t, 2, chunks[1].Attempts)
+		require.Equal(t, "failed", chunks[4].Status)
+		require.Equal(t, "2", eval[string](b, `document.querySelector('#timeline rect.chunk[data-index="1"]').dataset.attempts`))
+		require.True(t, eval[bool](b, `document.querySelector('#timeline rect.chunk[data-index="1"]').classList.contains("retried")`))
+		require.True(t, eval[bool](b, `document.querySelector('#timeline rect.chunk[data-index="4"]').classList.contains("retried")`))
+		require.Equal(t, "rgb(185, 28, 28)", eval[string](b, `getComputedStyle(document.querySelector('#timeline rect.chunk[data-index="4"]')).fill`), "failed chunks are red")
+		require.False(t, eval[bool](b, `document.querySelector('#timeline rect.chunk[data-index="0"]').classList.contains("retried")`))
+		require.Contains(t, eval[string](b, `document.querySelector("#timeline-summary").textContent`), "2 retried, 1 failed")
+		eval[bool](b, `(document.querySelector('#timeline rect.chunk[data-index="4"]').focus(), true)`)
+		b.waitJS(`document.querySelector("#timeline-tip").textContent.includes("attempts 2 (retried)")`, 5*time.Second)
+		require.Contains(t, eval[string](b, `document.querySelector("#timeline-tip").textContent`), "flaky chunk 4")
+		b.shot("dashboard-retries")
+	})
+
 	t.Run("a 422 field error shows next to its field", func(t *testing.T) {
 		b := newTab(t, ctx, s.url)
 		b.open("#/submit")
@@ -358,15 +390,79 @@ func TestDashboard(t *testing.T) {
 	})
 }
 
+// flaky is a test kernel of six chunks: chunk 1 fails on its first attempt
+// only, chunk 4 on every attempt, so its job fails.
+type flakySpec struct{}
+
+func (flakySpec) Name() string         { return "flaky" }
+func (flakySpec) Description() string  { return "Chunk 1 fails once, chunk 4 always (tests only)." }
+func (flakySpec) ArtifactType() string { return "" }
+func (flakySpec) ParamsSchema() json.RawMessage {
+	return json.RawMessage(`{"type":"object","properties":{}}`)
+}
+func (flakySpec) Prepare(raw json.RawMessage) (*tasks.Prepared, error) {
+	if err := tasks.NewParams(raw).Err(); err != nil {
+		return nil, err
+	}
+	return &tasks.Prepared{Params: json.RawMessage(`{}`), Extent: 6, DefaultChunks: 6}, nil
+}
+
+type flakyRunner struct{ failedOnce atomic.Bool }
+
+func (*flakyRunner) Name() string { return "flaky" }
+func (r *flakyRunner) Run(ctx context.Context, c tasks.Chunk) ([]byte, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(150 * time.Millisecond):
+	}
+	switch {
+	case c.Index == 1 && r.failedOnce.CompareAndSwap(false, true):
+		return nil, errors.New("flaky chunk 1, first attempt")
+	case c.Index == 4:
+		return nil, errors.New("flaky chunk 4 always fails")
+	}
+	return []byte(`{}`), nil
+}
+func (*flakyRunner) Reduce(context.Context, json.RawMessage, tasks.Input, [][]byte) (*tasks.Output, error) {
+	return &tasks.Output{Result: json.RawMessage(`{}`)}, nil
+}
+
+// sleepy is a test kernel whose chunks wait a minute (or until stopped),
+// using no CPU: a job that stays running while the test looks at it.
+type sleepySpec struct{ flakySpec }
+
+func (sleepySpec) Name() string        { return "sleepy" }
+func (sleepySpec) Description() string { return "Chunks that wait a minute (tests only)." }
+
+type sleepyRunner struct{}
+
+func (sleepyRunner) Name() string { return "sleepy" }
+func (sleepyRunner) Run(ctx context.Context, c tasks.Chunk) ([]byte, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(time.Minute):
+		return []byte(`{}`), nil
+	}
+}
+func (sleepyRunner) Reduce(context.Context, json.RawMessage, tasks.Input, [][]byte) (*tasks.Output, error) {
+	return &tasks.Output{Result: json.RawMessage(`{}`)}, nil
+}
+
 // With CRUNCH_API_KEYS set, the page asks for a key, and each tenant sees
 // only its own jobs, and other tenants' running tasks only as counts.
 func TestDashboardTenants(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
 	const aliceKey, bobKey = "alice-secret-key-1", "bob-secret-key-22"
-	s := startSystem(t, systemOptions{workers: 1, concurrency: 2, api: func(c *api.Config) {
-		c.APIKeys = map[string]string{"alice": aliceKey, "bob": bobKey}
-	}})
+	s := startSystem(t, systemOptions{workers: 1, concurrency: 2,
+		api: func(c *api.Config) {
+			c.APIKeys = map[string]string{"alice": aliceKey, "bob": bobKey}
+			c.Specs = append(kernels.Specs(), sleepySpec{})
+		},
+		worker: func(c *worker.Config) { c.Runners = append(kernels.Runners(), sleepyRunner{}) },
+	})
 	s.key = aliceKey
 	alice := s.submit(`{"kernel":"pi","params":{"samples":1000}}`)
 	s.key = bobKey
@@ -374,7 +470,7 @@ func TestDashboardTenants(t *testing.T) {
 	s.wait(bob.ID, 30*time.Second)
 	s.key = aliceKey
 	s.wait(alice.ID, 30*time.Second)
-	running := s.submit(`{"kernel":"primes","params":{"to":1e11},"chunks":64}`)
+	running := s.submit(`{"kernel":"sleepy","chunks":64}`)
 	t.Cleanup(func() { cancelJob(t, s.url, aliceKey, running.ID) })
 
 	b := newTab(t, ctx, s.url)
