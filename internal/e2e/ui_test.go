@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -205,7 +206,7 @@ func (b *tab) setSelect(sel, value string) {
 func TestDashboard(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
-	flaky := &flakyRunner{}
+	flaky := &flakyRunner{oneDone: make(chan struct{})}
 	s := startSystem(t, systemOptions{workers: 2, concurrency: 2,
 		api:    func(c *api.Config) { c.Specs = append(kernels.Specs(), flakySpec{}) },
 		worker: func(c *worker.Config) { c.Runners = append(kernels.Runners(), flaky) },
@@ -391,7 +392,8 @@ func TestDashboard(t *testing.T) {
 }
 
 // flaky is a test kernel of six chunks: chunk 1 fails on its first attempt
-// only, chunk 4 on every attempt, so its job fails.
+// only, chunk 4 on every attempt once chunk 1 has succeeded (so that the
+// job, which then fails, shows both).
 type flakySpec struct{}
 
 func (flakySpec) Name() string         { return "flaky" }
@@ -407,7 +409,11 @@ func (flakySpec) Prepare(raw json.RawMessage) (*tasks.Prepared, error) {
 	return &tasks.Prepared{Params: json.RawMessage(`{}`), Extent: 6, DefaultChunks: 6}, nil
 }
 
-type flakyRunner struct{ failedOnce atomic.Bool }
+type flakyRunner struct {
+	failedOnce atomic.Bool
+	oneDone    chan struct{} // closed when chunk 1 succeeds
+	closeOnce  sync.Once
+}
 
 func (*flakyRunner) Name() string { return "flaky" }
 func (r *flakyRunner) Run(ctx context.Context, c tasks.Chunk) ([]byte, error) {
@@ -420,7 +426,15 @@ func (r *flakyRunner) Run(ctx context.Context, c tasks.Chunk) ([]byte, error) {
 	case c.Index == 1 && r.failedOnce.CompareAndSwap(false, true):
 		return nil, errors.New("flaky chunk 1, first attempt")
 	case c.Index == 4:
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-r.oneDone:
+		case <-time.After(30 * time.Second):
+		}
 		return nil, errors.New("flaky chunk 4 always fails")
+	case c.Index == 1:
+		r.closeOnce.Do(func() { close(r.oneDone) })
 	}
 	return []byte(`{}`), nil
 }
@@ -480,11 +494,8 @@ func TestDashboardTenants(t *testing.T) {
 
 	enterKey := func(key string) {
 		t.Helper()
-		b.do(20*time.Second,
-			chromedp.Evaluate[chromedp.Void](`document.querySelector("#api-key").value = ""`),
-			chromedp.Focus(chromedp.ID("api-key")),
-			chromedp.KeyEvent(key+"\r"),
-		)
+		b.fill("api-key", key) // then Enter submits the key form
+		b.do(20*time.Second, chromedp.Focus(chromedp.ID("api-key")), chromedp.KeyEvent("\r"))
 		b.waitJS(`document.querySelector("#key-state").textContent === "key accepted"`, 10*time.Second)
 	}
 	row := func(id string) string {
@@ -514,11 +525,8 @@ func TestDashboardTenants(t *testing.T) {
 	b.waitJS(`document.querySelector("#banner").textContent.includes("No job")`, 10*time.Second)
 
 	// A wrong key is refused and shown so.
-	b.do(20*time.Second,
-		chromedp.Evaluate[chromedp.Void](`document.querySelector("#api-key").value = ""`),
-		chromedp.Focus(chromedp.ID("api-key")),
-		chromedp.KeyEvent("not-a-key-at-all\r"),
-	)
+	b.fill("api-key", "not-a-key-at-all")
+	b.do(20*time.Second, chromedp.Focus(chromedp.ID("api-key")), chromedp.KeyEvent("\r"))
 	b.waitJS(`document.querySelector("#key-state").textContent === "key refused"`, 10*time.Second)
 
 	cancelJob(t, s.url, aliceKey, running.ID)
