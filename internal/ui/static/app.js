@@ -328,7 +328,7 @@ async function followJob(id, signal) {
         if (ev.event !== "progress" && ev.event !== "status") continue;
         const j = JSON.parse(ev.data);
         renderJob(j);
-        loadChunks(id);
+        loadChunks(id, TERMINAL.has(j.status));
         if (TERMINAL.has(j.status)) terminal = true;
       }
       if (terminal) return;
@@ -436,14 +436,25 @@ async function loadArtifact(j, type) {
   fig.hidden = false;
 }
 
-async function loadChunks(id) {
+// loadChunks reads the job's chunks and redraws the timeline: at most one
+// request at a time, and for big jobs not more than every few seconds
+// (unless forced, for the final state).
+let chunksBusy = false;
+let chunksAt = 0;
+async function loadChunks(id, force = false) {
+  const gap = Math.min(5000, 250 + state.chunks.length * 2);
+  if (chunksBusy || (!force && Date.now() - chunksAt < gap)) return;
+  chunksBusy = true;
   try {
     const body = await api(`/v1/jobs/${encodeURIComponent(id)}/chunks`);
+    chunksAt = Date.now();
     if (state.job?.id !== id) return;
     state.chunks = body.chunks;
     if (TERMINAL.has(state.job.status) && body.chunks.every((c) => c.status !== "running")) state.chunksFinal = true;
     drawTimeline();
-  } catch { /* shown by the next poll */ }
+  } catch { /* shown by the next poll */ } finally {
+    chunksBusy = false;
+  }
 }
 
 async function loadDeliveries(id) {
@@ -472,7 +483,7 @@ function setupCancel() {
     btn.disabled = true;
     try {
       renderJob(await api(`/v1/jobs/${encodeURIComponent(j.id)}/cancel`, { method: "POST" }));
-      loadChunks(j.id);
+      loadChunks(j.id, true);
     } catch (err) {
       banner(`Could not cancel: ${err.message}`);
       btn.disabled = TERMINAL.has(state.job?.status);
