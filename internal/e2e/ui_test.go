@@ -351,6 +351,14 @@ func TestDashboard(t *testing.T) {
 		b.shot("dashboard-retries")
 	})
 
+	t.Run("asynqmon at /monitoring/ lists this deployment's queues", func(t *testing.T) {
+		s.wait(s.submit(`{"kernel":"primes","params":{"to":1000}}`).ID, 30*time.Second) // its queues exist
+		b := newTab(t, ctx, s.url)
+		b.do(30*time.Second, chromedp.Navigate(s.url+"/monitoring/"))
+		b.waitJS(fmt.Sprintf(`document.title.startsWith("Asynq") && document.body.innerText.includes(%q)`, s.ns+":normal"), 20*time.Second)
+		b.shot("monitoring-queues")
+	})
+
 	t.Run("a 422 field error shows next to its field", func(t *testing.T) {
 		b := newTab(t, ctx, s.url)
 		b.open("#/submit")
