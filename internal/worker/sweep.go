@@ -29,14 +29,16 @@ func (w *Worker) heartbeat(ctx context.Context) {
 	for {
 		if err := w.store.Heartbeat(ctx, w.cfg.ID, heartbeatTTL); err != nil && ctx.Err() == nil {
 			w.log.Warn("heartbeat", slog.Any("err", err))
-		} else if err := w.store.Announce(ctx, w.cfg.ID, w.cfg.Concurrency, started, time.Now(), heartbeatTTL); err != nil && ctx.Err() == nil {
-			w.log.Warn("announce", slog.Any("err", err))
 		} else if left, err := w.store.RunningOn(ctx, w.cfg.ID); err == nil {
 			for _, o := range left {
 				if !w.running.isTracked(o.Key()) {
 					w.handBack(ctx, o)
 				}
 			}
+		}
+		// For GET /v1/workers: this worker's slots and when it was last seen.
+		if err := w.store.Announce(ctx, w.cfg.ID, w.cfg.Concurrency, started, time.Now(), heartbeatTTL); err != nil && ctx.Err() == nil {
+			w.log.Debug("announce", slog.Any("err", err))
 		}
 		select {
 		case <-ctx.Done():
