@@ -397,6 +397,32 @@ func TestDashboard(t *testing.T) {
 		b.waitJS(`document.querySelector("#job-result").textContent.includes('"count": 78498')`, 5*time.Second)
 		require.Equal(t, "succeeded", s.get(id).Status)
 	})
+
+	t.Run("filter the list and page through it", func(t *testing.T) {
+		var ids []string
+		for i := range 22 {
+			ids = append(ids, s.submit(fmt.Sprintf(`{"kernel":"pi","params":{"samples":%d}}`, 10+i)).ID)
+		}
+		for _, id := range ids {
+			s.wait(id, 30*time.Second)
+		}
+		b := newTab(t, ctx, s.url)
+		b.open("#/jobs")
+		b.waitJS(`document.querySelector('#filter-kernel option[value="pi"]')`, 10*time.Second)
+		b.setSelect("#filter-kernel", "pi")
+		rows := `[...document.querySelectorAll("#jobs-body tr[data-job]")].map(r => r.dataset.job)`
+		b.waitJS(fmt.Sprintf(`(%s).length === 20 && (%s)[0] === %q`, rows, rows, ids[21]), 10*time.Second)
+		b.do(5*time.Second, chromedp.Click(chromedp.ID("page-next")))
+		b.waitJS(fmt.Sprintf(`(%s).join() === %q`, rows, ids[1]+","+ids[0]), 10*time.Second)
+		require.True(t, eval[bool](b, `document.querySelector("#page-next").disabled`), "no page after the last")
+		b.do(5*time.Second, chromedp.Click(chromedp.ID("page-first")))
+		b.waitJS(fmt.Sprintf(`(%s)[0] === %q`, rows, ids[21]), 10*time.Second)
+
+		b.setSelect("#filter-kernel", "")
+		b.setSelect("#filter-status", "failed")
+		b.waitJS(`[...document.querySelectorAll("#jobs-body tr[data-job]")].length > 0 &&
+			[...document.querySelectorAll("#jobs-body tr[data-job]")].every(r => r.dataset.status === "failed")`, 10*time.Second)
+	})
 }
 
 // flaky is a test kernel of six chunks: chunk 1 fails on its first attempt
