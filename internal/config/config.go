@@ -96,6 +96,9 @@ func API(getenv func(string) string) (Common, api.Config, error) {
 		ResultTTL:           common.ResultTTL,
 	}
 	errs := []error{err}
+	if v := cfg.AdminKey; v != "" && len(v) < 8 {
+		errs = append(errs, errors.New("CRUNCH_ADMIN_KEY must be at least 8 characters"))
+	}
 	if v := getenv("CRUNCH_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1024 {
