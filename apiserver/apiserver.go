@@ -118,7 +118,7 @@ func (o Options) Kernels() ([]tasks.Spec, error) {
 }
 
 // ConfigFromEnv reads the variables both binaries share and the API's own
-// (see README.md): CRUNCH_HTTP_ADDR, CRUNCH_API_KEYS, CRUNCH_MAX_BODY_BYTES,
+// (see README.md): CRUNCH_HTTP_ADDR, CRUNCH_API_KEYS, CRUNCH_ADMIN_KEY, CRUNCH_MAX_BODY_BYTES,
 // CRUNCH_TENANT_RATE, CRUNCH_TENANT_BURST, CRUNCH_TENANT_MAX_ACTIVE_JOBS,
 // CRUNCH_TENANT_MAX_STREAMS.
 // Every invalid variable is reported.
@@ -126,12 +126,16 @@ func ConfigFromEnv(getenv func(string) string) (config.Common, Config, error) {
 	common, err := config.ReadCommon(getenv)
 	cfg := Config{
 		Addr:                getenv("CRUNCH_HTTP_ADDR"),
+		AdminKey:            getenv("CRUNCH_ADMIN_KEY"),
 		Namespace:           common.Namespace,
 		WebhookSecret:       common.WebhookSecret,
 		WebhookAllowPrivate: common.WebhookAllowPrivate,
 		ResultTTL:           common.ResultTTL,
 	}
 	errs := []error{err}
+	if v := cfg.AdminKey; v != "" && len(v) < 8 {
+		errs = append(errs, errors.New("CRUNCH_ADMIN_KEY must be at least 8 characters"))
+	}
 	if v := getenv("CRUNCH_MAX_BODY_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1024 {

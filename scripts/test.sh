@@ -5,8 +5,9 @@
 #
 # On a fresh Debian/Ubuntu machine with only Go and make it installs what is
 # missing first (as root; otherwise it says what to install and fails):
-# redis-server, and a C compiler when -race is asked for (the race detector
-# needs cgo). It then starts redis-server on a free 127.0.0.1 port, keeping
+# redis-server, chromium for the dashboard's browser tests (not with
+# CRUNCH_SKIP_BROWSER=1), and a C compiler when -race is asked for (the race
+# detector needs cgo). It then starts redis-server on a free 127.0.0.1 port, keeping
 # nothing on disk, exports CRUNCH_TEST_REDIS_URL for internal/redistest, runs
 # go test, stops the server whatever happens, and exits with go test's code.
 # Everything but go test's own output goes to stderr, so stdout can be saved
@@ -34,10 +35,14 @@ apt_get() {
 }
 
 # ensure_tools installs redis-server (always: the fault drills start their own
-# servers) and a C compiler (only when $1 is "cc").
+# servers), chromium for the dashboard's browser tests (unless
+# CRUNCH_SKIP_BROWSER=1) and a C compiler (only when $1 is "cc").
 ensure_tools() {
 	local need_cc=$1 missing=() cc
 	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+	if [[ ${CRUNCH_SKIP_BROWSER:-} != 1 ]] && ! command -v chromium >/dev/null 2>&1; then
+		missing+=(chromium fonts-dejavu-core)
+	fi
 	if [[ $need_cc == cc ]]; then
 		cc=$(go env CC)
 		command -v "${cc%% *}" >/dev/null 2>&1 || missing+=(gcc libc6-dev)

@@ -36,5 +36,9 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/v1/jobs/:id/deliveries", s.getDeliveries, auth)
 	e.GET("/v1/webhooks/secret", s.getWebhookSecret, auth)
 	e.GET("/v1/kernels", s.listKernels, auth)
+	e.GET("/v1/workers", s.listWorkers, auth)
+
+	s.mountUI(e)         // ui.go
+	s.mountMonitoring(e) // monitoring.go
 	return e
 }

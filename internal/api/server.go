@@ -35,6 +35,10 @@ type Config struct {
 	// APIKeys maps tenant names to their bearer keys. When empty, every
 	// caller is the one anonymous tenant and no key is asked for.
 	APIKeys map[string]string
+	// AdminKey is the key of /monitoring/ (asynqmon). When empty,
+	// monitoring is served openly without APIKeys and not at all with
+	// them. Defaults to none.
+	AdminKey string
 	// WebhookSecret is the master webhook signing secret ("whsec_…").
 	// When empty, a job asking for a webhook is refused. Defaults to none.
 	WebhookSecret string
@@ -102,6 +106,9 @@ func (c Config) validate() error {
 	}
 	if c.ResultTTL < time.Second {
 		return fmt.Errorf("ResultTTL must be at least 1s, got %s", c.ResultTTL)
+	}
+	if c.AdminKey != "" && len(c.AdminKey) < 8 {
+		return errors.New("AdminKey must be at least 8 characters")
 	}
 	for tenant, key := range c.APIKeys {
 		if tenant == "" || tenant == store.AnonymousTenant || len(key) < 8 {

@@ -58,7 +58,7 @@ var contractOperations = []struct {
 	},
 	{
 		method: "GET", path: "/v1/jobs/{id}/events", auth: true,
-		statuses: []int{200, 401, 404, 503},
+		statuses: []int{200, 401, 404, 429, 503},
 		success:  map[int][]string{200: {"text/event-stream"}},
 	},
 	{
@@ -80,6 +80,11 @@ var contractOperations = []struct {
 	},
 	{
 		method: "GET", path: "/v1/kernels", auth: true,
+		statuses: []int{200, 401, 503},
+		success:  map[int][]string{200: {jsonType}},
+	},
+	{
+		method: "GET", path: "/v1/workers", auth: true,
 		statuses: []int{200, 401, 503},
 		success:  map[int][]string{200: {jsonType}},
 	},

@@ -25,6 +25,7 @@ const (
 func (w *Worker) heartbeat(ctx context.Context) {
 	tick := time.NewTicker(heartbeatInterval)
 	defer tick.Stop()
+	started := time.Now()
 	for {
 		if err := w.store.Heartbeat(ctx, w.cfg.ID, heartbeatTTL); err != nil && ctx.Err() == nil {
 			w.log.Warn("heartbeat", slog.Any("err", err))
@@ -34,6 +35,10 @@ func (w *Worker) heartbeat(ctx context.Context) {
 					w.handBack(ctx, o)
 				}
 			}
+		}
+		// For GET /v1/workers: this worker's slots and when it was last seen.
+		if err := w.store.Announce(ctx, w.cfg.ID, w.cfg.Concurrency, started, time.Now(), heartbeatTTL); err != nil && ctx.Err() == nil {
+			w.log.Debug("announce", slog.Any("err", err))
 		}
 		select {
 		case <-ctx.Done():
