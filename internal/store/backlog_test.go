@@ -30,7 +30,7 @@ func TestBacklog(t *testing.T) {
 		if _, err := s.StartChunk(ctx, id, index, "w:1", now); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.CompleteChunk(ctx, id, index, "w:1", now, now, []byte(`{}`)); err != nil {
+		if _, err := s.CompleteChunk(ctx, id, store.Attempt{Index: index, Worker: "w:1", N: 1, Started: now}, now, []byte(`{}`)); err != nil {
 			t.Fatal(err)
 		}
 	}

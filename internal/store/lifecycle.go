@@ -58,6 +58,18 @@ func (s *Store) StartChunk(ctx context.Context, id string, index int, worker str
 	return Started{Verdict: StartVerdict(verdict), Attempts: int(attempts), JobStarted: started == 1}, nil
 }
 
+// Attempt is one run of one chunk: the chunk's index, the worker running
+// it, the attempt number StartChunk returned for it, and when it started.
+// Completing or failing a chunk names its attempt, so that a run which has
+// been superseded — its worker was cut off, the chunk was handed back and
+// another worker started it again — cannot overwrite the newer run.
+type Attempt struct {
+	Index   int
+	Worker  string
+	N       int
+	Started time.Time
+}
+
 // Completed is the outcome of CompleteChunk.
 type Completed struct {
 	// Done and Total count the job's chunks after this completion.
@@ -66,55 +78,64 @@ type Completed struct {
 	Counted bool
 	// JobActive is false when the job had already finished.
 	JobActive bool
+	// Superseded is true when a newer attempt of the chunk had started:
+	// this attempt's result was refused.
+	Superseded bool
 }
 
 // AllDone reports whether this completion finished the job's last chunk.
 func (c Completed) AllDone() bool { return c.JobActive && c.Done == c.Total }
 
-// CompleteChunk stores a chunk's partial result and counts it, once.
-func (s *Store) CompleteChunk(ctx context.Context, id string, index int, worker string, started, now time.Time, partial []byte) (Completed, error) {
+// CompleteChunk stores the partial result of attempt a and counts the
+// chunk, once, unless a newer attempt has started since a.
+func (s *Store) CompleteChunk(ctx context.Context, id string, a Attempt, now time.Time, partial []byte) (Completed, error) {
 	k := s.keys(id)
 	rec, err := json.Marshal(chunkRecord{
-		Status: crunchtype.StatusSucceeded, Worker: worker, StartedAt: started.UTC(),
-		FinishedAt: ptr(now.UTC()), DurationMS: ptr(durationMS(now.Sub(started))),
+		Status: crunchtype.StatusSucceeded, Worker: a.Worker, StartedAt: a.Started.UTC(),
+		FinishedAt: ptr(now.UTC()), DurationMS: ptr(durationMS(now.Sub(a.Started))),
 	})
 	if err != nil {
 		return Completed{}, err
 	}
-	res, err := completeChunk.Run(ctx, s.rdb, []string{k.job, k.chunks, k.done, k.partials}, index, rec, partial).Int64Slice()
+	res, err := completeChunk.Run(ctx, s.rdb, []string{k.job, k.chunks, k.done, k.partials}, a.Index, rec, partial, a.N).Int64Slice()
 	if err != nil {
-		return Completed{}, fmt.Errorf("complete chunk %d of %s: %w", index, id, err)
+		return Completed{}, fmt.Errorf("complete chunk %d of %s: %w", a.Index, id, err)
 	}
-	if res[0] < 0 {
+	switch res[0] {
+	case -1:
 		return Completed{}, nil
+	case -2:
+		return Completed{JobActive: true, Superseded: true}, nil
 	}
 	return Completed{Done: int(res[0]), Total: int(res[1]), Counted: res[2] == 1, JobActive: true}, nil
 }
 
-// RecordChunkError records a failed attempt of a chunk; final marks the
-// chunk failed for good (it will not be retried).
-func (s *Store) RecordChunkError(ctx context.Context, id string, index int, worker string, started, now time.Time, cause error, final bool) error {
+// RecordChunkError records the failure of attempt a; final marks the
+// chunk failed for good (it will not be retried). It reports false, and
+// records nothing, when the job has ended or a newer attempt has started.
+func (s *Store) RecordChunkError(ctx context.Context, id string, a Attempt, now time.Time, cause error, final bool) (bool, error) {
 	k := s.keys(id)
 	status := crunchtype.StatusQueued // waiting for its retry
 	if final {
 		status = crunchtype.StatusFailed
 	}
 	rec, err := json.Marshal(chunkRecord{
-		Status: status, Worker: worker, StartedAt: started.UTC(),
-		FinishedAt: ptr(now.UTC()), DurationMS: ptr(durationMS(now.Sub(started))),
+		Status: status, Worker: a.Worker, StartedAt: a.Started.UTC(),
+		FinishedAt: ptr(now.UTC()), DurationMS: ptr(durationMS(now.Sub(a.Started))),
 		Error: cause.Error(),
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	flag := "0"
 	if final {
 		flag = "1"
 	}
-	if err := recordChunk.Run(ctx, s.rdb, []string{k.job, k.chunks}, index, rec, flag).Err(); err != nil {
-		return fmt.Errorf("record chunk %d of %s: %w", index, id, err)
+	n, err := recordChunk.Run(ctx, s.rdb, []string{k.job, k.chunks}, a.Index, rec, flag, a.N).Int()
+	if err != nil {
+		return false, fmt.Errorf("record chunk %d of %s: %w", a.Index, id, err)
 	}
-	return nil
+	return n == 1, nil
 }
 
 // Succeed ends a running job with its result and artifact (nil for none).

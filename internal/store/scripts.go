@@ -27,14 +27,18 @@ return {'ok', attempts, started}
 `)
 
 // completeChunk records a chunk's partial result once. A chunk completed
-// twice (asynq ran it again after a crash) is counted once.
+// twice (asynq ran it again after a crash) is counted once; an attempt
+// that is no longer the chunk's latest (another worker started it again
+// after it was handed back) is refused.
 //
-// KEYS: job, chunks, done, partials. ARGV: index, chunk record, partial.
-// Returns {chunks done, chunks total, 1 if this call counted}, or {-1, 0, 0}
-// when the job is already finished.
+// KEYS: job, chunks, done, partials. ARGV: index, chunk record, partial,
+// attempt. Returns {chunks done, chunks total, 1 if this call counted},
+// {-1, 0, 0} when the job is already finished, or {-2, 0, 0} when the
+// attempt was superseded.
 var completeChunk = redis.NewScript(`
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'running' and status ~= 'queued' then return {-1, 0, 0} end
+if tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. ':n') or '0') ~= tonumber(ARGV[4]) then return {-2, 0, 0} end
 local total = tonumber(redis.call('HGET', KEYS[1], 'chunks_total'))
 local counted = 0
 if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then
@@ -46,13 +50,15 @@ end
 return {redis.call('SCARD', KEYS[3]), total, counted}
 `)
 
-// recordChunk overwrites a chunk's record while its job is unfinished;
-// ARGV[3] = "1" also counts the chunk as failed.
+// recordChunk overwrites a chunk's record while its job is unfinished and
+// the attempt is the chunk's latest; ARGV[3] = "1" also counts the chunk
+// as failed. Returns 1 if it recorded, else 0.
 //
-// KEYS: job, chunks. ARGV: index, chunk record, failed.
+// KEYS: job, chunks. ARGV: index, chunk record, failed, attempt.
 var recordChunk = redis.NewScript(`
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'running' and status ~= 'queued' then return 0 end
+if tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. ':n') or '0') ~= tonumber(ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'chunks_failed', 1) end
 return 1

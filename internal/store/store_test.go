@@ -110,7 +110,7 @@ func TestStartChunkVerdicts(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.Started{Verdict: store.StartOK, Attempts: 1}, st, "only the first chunk starts the job")
 
-	c, err := b.store.CompleteChunk(ctx, j.ID, 0, "w1", t0, t0.Add(time.Second), []byte(`"p0"`))
+	c, err := b.store.CompleteChunk(ctx, j.ID, store.Attempt{Index: 0, Worker: "w1", N: 1, Started: t0}, t0.Add(time.Second), []byte(`"p0"`))
 	require.NoError(t, err)
 	require.Equal(t, store.Completed{Done: 1, Total: 2, Counted: true, JobActive: true}, c)
 	st, err = b.store.StartChunk(ctx, j.ID, 0, "w3", t0)
@@ -139,7 +139,7 @@ func TestCompleteChunkCountsOnce(t *testing.T) {
 	for i := range 8 {
 		for range 2 {
 			wg.Go(func() {
-				c, err := b.store.CompleteChunk(ctx, j.ID, i, "w", t0, t0, []byte(strconv.Itoa(i)))
+				c, err := b.store.CompleteChunk(ctx, j.ID, store.Attempt{Index: i, Worker: "w", Started: t0}, t0, []byte(strconv.Itoa(i)))
 				require.NoError(t, err)
 				results <- c
 			})
@@ -207,7 +207,7 @@ func TestFinishIsOneCompareAndSet(t *testing.T) {
 	r := b.newJob(t, "r", 1, nil)
 	_, err = b.store.StartChunk(ctx, r.ID, 0, "w", t0)
 	require.NoError(t, err)
-	_, err = b.store.CompleteChunk(ctx, r.ID, 0, "w", t0, t0, []byte(`"p"`))
+	_, err = b.store.CompleteChunk(ctx, r.ID, store.Attempt{Index: 0, Worker: "w", N: 1, Started: t0}, t0, []byte(`"p"`))
 	require.NoError(t, err)
 	ok, err = b.store.Succeed(ctx, r.ID, json.RawMessage(`{"n":1}`), []byte("PNG"), t0)
 	require.NoError(t, err)
@@ -229,11 +229,13 @@ func TestChunksOfAnEndedJobAreCanceled(t *testing.T) {
 	j := b.newJob(t, "k", 3, nil)
 	_, err := b.store.StartChunk(ctx, j.ID, 0, "w1", t0)
 	require.NoError(t, err)
-	_, err = b.store.CompleteChunk(ctx, j.ID, 0, "w1", t0, t0.Add(1500*time.Microsecond), []byte("0"))
+	_, err = b.store.CompleteChunk(ctx, j.ID, store.Attempt{Index: 0, Worker: "w1", N: 1, Started: t0}, t0.Add(1500*time.Microsecond), []byte("0"))
 	require.NoError(t, err)
 	_, err = b.store.StartChunk(ctx, j.ID, 1, "w2", t0)
 	require.NoError(t, err)
-	require.NoError(t, b.store.RecordChunkError(ctx, j.ID, 1, "w2", t0, t0.Add(time.Second), errors.New("boom"), false))
+	recorded, err := b.store.RecordChunkError(ctx, j.ID, store.Attempt{Index: 1, Worker: "w2", N: 1, Started: t0}, t0.Add(time.Second), errors.New("boom"), false)
+	require.NoError(t, err)
+	require.True(t, recorded)
 
 	got, _ := b.store.Get(ctx, j.ID)
 	chunks, err := b.store.Chunks(ctx, got)
@@ -251,7 +253,9 @@ func TestChunksOfAnEndedJobAreCanceled(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []crunchtype.Status{crunchtype.StatusSucceeded, crunchtype.StatusCanceled, crunchtype.StatusCanceled},
 		[]crunchtype.Status{chunks[0].Status, chunks[1].Status, chunks[2].Status})
-	require.NoError(t, b.store.RecordChunkError(ctx, j.ID, 2, "w2", t0, t0, errors.New("late"), true))
+	recorded, err = b.store.RecordChunkError(ctx, j.ID, store.Attempt{Index: 2, Worker: "w2", Started: t0}, t0, errors.New("late"), true)
+	require.NoError(t, err)
+	require.False(t, recorded)
 	got, _ = b.store.Get(ctx, j.ID)
 	require.Zero(t, got.Chunks.Failed, "an ended job's chunks are not recorded any more")
 }
@@ -413,4 +417,43 @@ func TestStatusesInOneRoundTrip(t *testing.T) {
 	got, err := b.store.Statuses(ctx, []string{a.ID, "job_none", c.ID})
 	require.NoError(t, err)
 	require.Equal(t, []crunchtype.Status{crunchtype.StatusQueued, "", crunchtype.StatusCanceled}, got)
+}
+
+// A run that was superseded — its worker was cut off, the chunk was handed
+// back and started again elsewhere — can neither complete nor fail the
+// chunk; the newer run's outcome stands.
+func TestSupersededAttemptsAreRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	j := b.newJob(t, "late", 2, nil)
+	first, err := b.store.StartChunk(ctx, j.ID, 0, "cut-off", t0)
+	require.NoError(t, err)
+	old := store.Attempt{Index: 0, Worker: "cut-off", N: first.Attempts, Started: t0}
+	_, ok, err := b.store.ReclaimChunk(ctx, store.RunningTask{Worker: "cut-off", JobID: j.ID, Step: store.StepChunk, Index: 0}, t0)
+	require.NoError(t, err)
+	require.True(t, ok)
+	second, err := b.store.StartChunk(ctx, j.ID, 0, "healthy", t0.Add(time.Second))
+	require.NoError(t, err)
+	require.Equal(t, first.Attempts+1, second.Attempts)
+
+	c, err := b.store.CompleteChunk(ctx, j.ID, old, t0.Add(2*time.Second), []byte(`"stale"`))
+	require.NoError(t, err)
+	require.True(t, c.Superseded)
+	require.False(t, c.Counted)
+	recorded, err := b.store.RecordChunkError(ctx, j.ID, old, t0.Add(2*time.Second), errors.New("late failure"), true)
+	require.NoError(t, err)
+	require.False(t, recorded, "a superseded run's failure does not fail the chunk")
+
+	c, err = b.store.CompleteChunk(ctx, j.ID, store.Attempt{Index: 0, Worker: "healthy", N: second.Attempts, Started: t0.Add(time.Second)}, t0.Add(3*time.Second), []byte(`"fresh"`))
+	require.NoError(t, err)
+	require.True(t, c.Counted)
+	partials, err := b.store.Partials(ctx, j.ID, 1)
+	require.NoError(t, err)
+	require.Equal(t, `"fresh"`, string(partials[0]))
+	got, _ := b.store.Get(ctx, j.ID)
+	chunks, err := b.store.Chunks(ctx, got)
+	require.NoError(t, err)
+	require.Equal(t, "healthy", *chunks[0].Worker)
+	require.Zero(t, got.Chunks.Failed)
 }

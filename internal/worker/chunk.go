@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -74,12 +73,22 @@ func (w *Worker) handleChunk(ctx context.Context, t *asynq.Task) error {
 	partial, err := safely(func() ([]byte, error) { return runner.Run(runCtx, chunk) })
 	finished := w.cfg.Now()
 	w.metrics.chunkDuration.WithLabelValues(job.Kernel).Observe(finished.Sub(started).Seconds())
+	attempt := store.Attempt{Index: p.Index, Worker: w.cfg.ID, N: st.Attempts, Started: started}
 	if err != nil {
-		return w.chunkFailed(ctx, runCtx, job, p.Index, started, err)
+		return w.chunkFailed(ctx, runCtx, job, attempt, err)
 	}
-	c, err := w.store.CompleteChunk(ctx, job.ID, p.Index, w.cfg.ID, started, finished, partial)
+	c, err := w.store.CompleteChunk(ctx, job.ID, attempt, finished, partial)
 	if err != nil {
 		return err
+	}
+	if c.Superseded {
+		// This worker lost the chunk (it was cut off, and the chunk was
+		// handed back and started again elsewhere): the newer run's result
+		// stands, this one is dropped.
+		w.metrics.chunks.WithLabelValues(job.Kernel, "superseded").Inc()
+		w.log.WarnContext(ctx, "chunk result refused: a newer attempt runs elsewhere",
+			slog.String("job", job.ID), slog.Int("chunk", p.Index), slog.Int("attempt", st.Attempts))
+		return revoked()
 	}
 	w.metrics.chunks.WithLabelValues(job.Kernel, "succeeded").Inc()
 	if c.Counted {
@@ -114,7 +123,8 @@ func (w *Worker) advance(ctx context.Context, id string) error {
 // chunkFailed decides what a failed chunk means: its job ended (revoke),
 // the job's timeout passed (fail the job), the worker is shutting down
 // (hand the task back), or the kernel failed (retry, then fail the job).
-func (w *Worker) chunkFailed(ctx, runCtx context.Context, job *store.Job, index int, started time.Time, cause error) error {
+func (w *Worker) chunkFailed(ctx, runCtx context.Context, job *store.Job, a store.Attempt, cause error) error {
+	index := a.Index
 	now := w.cfg.Now()
 	switch {
 	case errors.Is(context.Cause(runCtx), errStopped):
@@ -131,8 +141,12 @@ func (w *Worker) chunkFailed(ctx, runCtx context.Context, job *store.Job, index 
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	final := retried >= maxRetry
-	if err := w.store.RecordChunkError(ctx, job.ID, index, w.cfg.ID, started, now, cause, final); err != nil {
+	recorded, err := w.store.RecordChunkError(ctx, job.ID, a, now, cause, final)
+	if err != nil {
 		return errors.Join(cause, err)
+	}
+	if !recorded { // the job ended, or a newer attempt runs elsewhere
+		return revoked()
 	}
 	attrs := []any{slog.String("job", job.ID), slog.Int("chunk", index),
 		slog.Int("attempt", retried+1), slog.Bool("final", final), slog.Any("err", cause)}

@@ -49,7 +49,7 @@ func newMetrics() (*prometheus.Registry, *metrics) {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
 		chunks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "crunch_chunks_total", Help: "Chunks run by this worker, by kernel and outcome (succeeded, failed, stopped, timeout).",
+			Name: "crunch_chunks_total", Help: "Chunks run by this worker, by kernel and outcome (succeeded, failed, stopped, timeout, superseded).",
 		}, []string{"kernel", "outcome"}),
 		chunkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "crunch_chunk_duration_seconds", Help: "Time to run one chunk, by kernel.",
