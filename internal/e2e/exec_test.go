@@ -126,17 +126,19 @@ func execManifest(t testing.TB) string {
 // and the worker's config, as the binaries do it.
 func withExec(t testing.TB, manifest string) systemOptions {
 	t.Helper()
-	var builtins []string
-	for _, s := range kernels.Specs() {
-		builtins = append(builtins, s.Name())
+	getenv := func(k string) string {
+		if k == execkernel.EnvFile {
+			return manifest
+		}
+		return ""
 	}
-	m, err := execkernel.Load(manifest, builtins)
+	specs, err := execkernel.SpecsFromEnv(getenv, kernels.Specs())
 	require.NoError(t, err)
-	runners, err := m.Runners()
+	runners, err := execkernel.RunnersFromEnv(getenv, kernels.Specs(), kernels.Runners())
 	require.NoError(t, err)
 	return systemOptions{
-		api:    func(c *api.Config) { c.Specs = append(kernels.Specs(), m.Specs()...) },
-		worker: func(c *worker.Config) { c.Runners = append(kernels.Runners(), runners...) },
+		api:    func(c *api.Config) { c.Specs = specs },
+		worker: func(c *worker.Config) { c.Runners = runners },
 	}
 }
 

@@ -14,9 +14,17 @@
 //
 // # Wiring
 //
-//	m, err := execkernel.LoadEnv(os.Getenv, builtinNames) // nil when unset
-//	specs := append(kernels.Specs(), m.Specs()...)         // api and worker
-//	runners, err := m.Runners()                              // worker only
+// The api binary:
+//
+//	specs, err := execkernel.SpecsFromEnv(getenv, kernels.Specs())
+//
+// The worker binary:
+//
+//	runners, err := execkernel.RunnersFromEnv(getenv, kernels.Specs(), kernels.Runners())
+//
+// Either fails, naming the file, the entry and the field, when the
+// manifest is bad; RunnersFromEnv also when a program cannot be found.
+// [Load], [Manifest.Specs] and [Manifest.Runners] are the parts.
 //
 // # Params
 //
@@ -26,7 +34,7 @@
 // required one, "points[3]" for a bad element), fills in the default of
 // every absent top-level property, and writes every integral number as a
 // JSON integer (1e9 as 1000000000). Params are capped in size
-// (max_params_bytes, 1 MiB by default) and number literals in length and
+// (max_params_bytes, 256 KiB by default) and number literals in length and
 // exponent, so validation costs little whatever a request holds.
 //
 // The API cannot know such a job's size: Prepare returns
