@@ -32,9 +32,10 @@ const (
 	// stored with the job, echoed in every Job and written to every step's
 	// stdin, so they are meant for parameters, not bulk data.
 	MaxParamsBytesDefault = 256 << 10
-	// maxParamsBytesMax is the largest max_params_bytes: the API's default
-	// body limit.
-	maxParamsBytesMax = 32 << 20
+	// maxParamsBytesMax is the largest max_params_bytes. Validation
+	// allocates about 85 bytes per byte of params (BenchmarkPrepare), so
+	// this keeps one request's validation within a few hundred MB.
+	maxParamsBytesMax = 4 << 20
 )
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
