@@ -185,7 +185,7 @@ func TestTailKeepsTheLastBytesFromARuneStart(t *testing.T) {
 		{[]string{"abcdef", "ghij"}, 8, "cdefghij"},
 		{[]string{"0123456789"}, 4, "6789"},
 		{[]string{"a", "b", "c", "d", "e"}, 3, "cde"},
-		{[]string{"xé€"}, 4, "€"},    // é's second byte, then € (3 bytes): the stray byte is dropped
+		{[]string{"xé€"}, 4, "€"},     // é's second byte, then € (3 bytes): the stray byte is dropped
 		{[]string{"é", "€"}, 5, "é€"}, // nothing cut: nothing dropped
 	} {
 		tl := &tail{max: tc.max}
