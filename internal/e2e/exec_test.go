@@ -355,6 +355,8 @@ func TestExecBadParams(t *testing.T) {
 		{`{"kernel": "testkernel", "params": {"to": 5, "fail": "sometimes"}}`, "params.fail"},
 		{`{"kernel": "sumsq", "params": {"to": 5, "from": 1e999999}}`, "params.from"},
 		{`{"kernel": "sumsq", "params": {"to": 5, "pad": "` + strings.Repeat("x", 1<<20) + `"}}`, "params"},
+		// Near the API's 32 MiB body limit: refused by its size, before any decoding.
+		{`{"kernel": "sumsq", "params": {"to": 5, "pad": [` + strings.Repeat("1,", 15<<20) + `1]}}`, "params"},
 	} {
 		r := s.do(http.MethodPost, "/v1/jobs", []byte(tc.body))
 		require.Equal(t, http.StatusUnprocessableEntity, r.status, "%.100s: %s", tc.body, r.body)
