@@ -126,17 +126,19 @@ func execManifest(t testing.TB) string {
 // and the worker's config, as the binaries do it.
 func withExec(t testing.TB, manifest string) systemOptions {
 	t.Helper()
-	var builtins []string
-	for _, s := range kernels.Specs() {
-		builtins = append(builtins, s.Name())
+	getenv := func(k string) string {
+		if k == execkernel.EnvFile {
+			return manifest
+		}
+		return ""
 	}
-	m, err := execkernel.Load(manifest, builtins)
+	specs, err := execkernel.SpecsFromEnv(getenv, kernels.Specs())
 	require.NoError(t, err)
-	runners, err := m.Runners()
+	runners, err := execkernel.RunnersFromEnv(getenv, kernels.Specs(), kernels.Runners())
 	require.NoError(t, err)
 	return systemOptions{
-		api:    func(c *api.Config) { c.Specs = append(kernels.Specs(), m.Specs()...) },
-		worker: func(c *worker.Config) { c.Runners = append(kernels.Runners(), runners...) },
+		api:    func(c *api.Config) { c.Specs = specs },
+		worker: func(c *worker.Config) { c.Runners = runners },
 	}
 }
 
@@ -353,6 +355,8 @@ func TestExecBadParams(t *testing.T) {
 		{`{"kernel": "testkernel", "params": {"to": 5, "fail": "sometimes"}}`, "params.fail"},
 		{`{"kernel": "sumsq", "params": {"to": 5, "from": 1e999999}}`, "params.from"},
 		{`{"kernel": "sumsq", "params": {"to": 5, "pad": "` + strings.Repeat("x", 1<<20) + `"}}`, "params"},
+		// Near the API's 32 MiB body limit: refused by its size, before any decoding.
+		{`{"kernel": "sumsq", "params": {"to": 5, "pad": [` + strings.Repeat("1,", 15<<20) + `1]}}`, "params"},
 	} {
 		r := s.do(http.MethodPost, "/v1/jobs", []byte(tc.body))
 		require.Equal(t, http.StatusUnprocessableEntity, r.status, "%.100s: %s", tc.body, r.body)

@@ -14,9 +14,17 @@
 //
 // # Wiring
 //
-//	m, err := execkernel.LoadEnv(os.Getenv, builtinNames) // nil when unset
-//	specs := append(kernels.Specs(), m.Specs()...)         // api and worker
-//	runners, err := m.Runners()                              // worker only
+// The api binary:
+//
+//	specs, err := execkernel.SpecsFromEnv(getenv, kernels.Specs())
+//
+// The worker binary:
+//
+//	runners, err := execkernel.RunnersFromEnv(getenv, kernels.Specs(), kernels.Runners())
+//
+// Either fails, naming the file, the entry and the field, when the
+// manifest is bad; RunnersFromEnv also when a program cannot be found.
+// [Load], [Manifest.Specs] and [Manifest.Runners] are the parts.
 //
 // # Params
 //
@@ -26,7 +34,7 @@
 // required one, "points[3]" for a bad element), fills in the default of
 // every absent top-level property, and writes every integral number as a
 // JSON integer (1e9 as 1000000000). Params are capped in size
-// (max_params_bytes, 1 MiB by default) and number literals in length and
+// (max_params_bytes, 256 KiB by default) and number literals in length and
 // exponent, so validation costs little whatever a request holds.
 //
 // The API cannot know such a job's size: Prepare returns
@@ -38,21 +46,22 @@
 // A step must never outlive its job, not even when the worker is killed
 // with SIGKILL, which no Go code survives to clean up after. So a worker
 // does not start the step itself: it starts a supervisor — its own binary
-// again (/proc/self/exe), which this package's init function recognises
-// and turns into the supervisor before main runs — and the supervisor
-// starts the step as the leader of a new process group, in a fresh
-// temporary directory. The worker holds the only write end of a pipe (the
-// lifeline) whose read end the supervisor watches: it reaches EOF when the
-// worker closes it to stop the step (cancel, timeout, stdout overflow)
-// and when the worker dies, however it dies, since the kernel closes a
-// dead process's files. Either way the supervisor sends SIGTERM to the
-// step's group, SIGKILL [StopGrace] later, kills whatever is left of the
-// group once the leader has exited (it also does so after a successful
-// step), reaps the step's orphans (it is a child subreaper), removes the
-// directory, and reports the step's exit status on a second pipe. A
-// parent-death signal (SIGTERM, from a thread locked for the supervisor's
-// lifetime) is a second path to the same stop. The step leader itself has
-// a parent-death signal (SIGKILL) in case the supervisor is killed.
+// again (/proc/self/exe), which package supervisor's init function turns
+// into the supervisor before the heavy package inits and main run — and
+// the supervisor starts the step as the leader of a new process group, in
+// a fresh temporary directory. The worker holds the only write end of a
+// pipe (the lifeline) whose read end the supervisor watches: it reaches
+// EOF when the worker closes it to stop the step (cancel, timeout, stdout
+// overflow) and when the worker dies, however it dies, since the kernel
+// closes a dead process's files. Either way the supervisor sends SIGTERM
+// to the step's group and SIGKILL [StopGrace] later. Once the leader has
+// exited (also after a successful step) it kills whatever is left of the
+// group, reaps the step's orphans (it is a child subreaper), removes the
+// directory, and reports the step's exit status on a second pipe. The
+// step leader has a parent-death signal (SIGKILL) in case the supervisor
+// itself is killed. The supervisor runs in a process group of its own, so
+// that a terminal's Ctrl-C reaches the worker (which then stops its
+// steps) and not the supervisors.
 //
 // A process that leaves the step's group (setsid) is beyond this reach,
 // as the protocol's promise is about the group.

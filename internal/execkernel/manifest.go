@@ -31,10 +31,11 @@ const (
 	// kernel accepts unless its entry sets max_params_bytes. Params are
 	// stored with the job, echoed in every Job and written to every step's
 	// stdin, so they are meant for parameters, not bulk data.
-	MaxParamsBytesDefault = 1 << 20
-	// maxParamsBytesMax is the largest max_params_bytes: the API's default
-	// body limit.
-	maxParamsBytesMax = 32 << 20
+	MaxParamsBytesDefault = 256 << 10
+	// maxParamsBytesMax is the largest max_params_bytes. Validation
+	// allocates about 85 bytes per byte of params (BenchmarkPrepare), so
+	// this keeps one request's validation within a few hundred MB.
+	maxParamsBytesMax = 4 << 20
 )
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
@@ -341,4 +342,43 @@ func (m *Manifest) Runners() ([]tasks.Runner, error) {
 		runners[i] = &Runner{k: k, argv: append([]string{prog}, k.command[1:]...)}
 	}
 	return runners, nil
+}
+
+// SpecsFromEnv returns builtins followed by the specs of the manifest
+// CRUNCH_KERNELS_FILE names (as getenv sees it), or builtins alone when it
+// is unset. It is the API's whole wiring:
+//
+//	specs, err := execkernel.SpecsFromEnv(getenv, kernels.Specs())
+func SpecsFromEnv(getenv func(string) string, builtins []tasks.Spec) ([]tasks.Spec, error) {
+	m, err := LoadEnv(getenv, specNames(builtins))
+	if err != nil {
+		return nil, err
+	}
+	return append(slices.Clip(builtins), m.Specs()...), nil
+}
+
+// RunnersFromEnv returns runners followed by the runners of the manifest
+// CRUNCH_KERNELS_FILE names, or runners alone when it is unset; builtins
+// are the built-in kernels' specs, whose names the manifest may not take.
+// It is the worker's whole wiring:
+//
+//	runners, err := execkernel.RunnersFromEnv(getenv, kernels.Specs(), kernels.Runners())
+func RunnersFromEnv(getenv func(string) string, builtins []tasks.Spec, runners []tasks.Runner) ([]tasks.Runner, error) {
+	m, err := LoadEnv(getenv, specNames(builtins))
+	if err != nil {
+		return nil, err
+	}
+	mine, err := m.Runners()
+	if err != nil {
+		return nil, err
+	}
+	return append(slices.Clip(runners), mine...), nil
+}
+
+func specNames(specs []tasks.Spec) []string {
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name()
+	}
+	return names
 }

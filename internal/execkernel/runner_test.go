@@ -173,3 +173,27 @@ func TestStepOfACanceledContextDoesNotStart(t *testing.T) {
 	_, statErr := os.Stat(marker)
 	require.True(t, errors.Is(statErr, os.ErrNotExist))
 }
+
+func TestTailKeepsTheLastBytesFromARuneStart(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		writes []string
+		max    int
+		want   string
+	}{
+		{[]string{"abc"}, 8, "abc"},
+		{[]string{"abcdef", "ghij"}, 8, "cdefghij"},
+		{[]string{"0123456789"}, 4, "6789"},
+		{[]string{"a", "b", "c", "d", "e"}, 3, "cde"},
+		{[]string{"xé€"}, 4, "€"},     // é's second byte, then € (3 bytes): the stray byte is dropped
+		{[]string{"é", "€"}, 5, "é€"}, // nothing cut: nothing dropped
+	} {
+		tl := &tail{max: tc.max}
+		for _, w := range tc.writes {
+			n, err := tl.Write([]byte(w))
+			require.NoError(t, err)
+			require.Equal(t, len(w), n)
+		}
+		require.Equal(t, tc.want, string(tl.bytes()), "%q", tc.writes)
+	}
+}

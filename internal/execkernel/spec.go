@@ -187,6 +187,9 @@ func fieldErrors(root *jsonschema.ValidationError, instance any) []tasks.FieldEr
 		}
 	}
 	walk(root)
+	// The validator walks objects in map order: sort, so that one request
+	// always gets the same answer.
+	slices.SortStableFunc(out, func(a, b tasks.FieldError) int { return strings.Compare(a.Field, b.Field) })
 	if len(out) == 0 { // not expected: an error tree always has a leaf
 		out = append(out, tasks.FieldError{Field: "", Message: root.Error()})
 	}

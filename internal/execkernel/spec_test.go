@@ -73,7 +73,7 @@ func TestPrepareNamesTheBadFields(t *testing.T) {
 		{`{"to": 5, "opts": {"mode": "slow"}}`, []string{"opts.mode: value must be one of 'fast', 'exact'"}},
 		{`{"to": 1e999999}`, []string{"to: must be a number of at most 400 characters with an exponent from -400 to 400"}},
 		{`{"to": 5, "points": [{"x": 1e-401}]}`, []string{"points[0].x: must be a number of at most 400"}},
-		{`{"to": 5, "label": "` + strings.Repeat("x", MaxParamsBytesDefault) + `"}`, []string{": must be at most 1048576 bytes as JSON for kernel sumsq"}},
+		{`{"to": 5, "label": "` + strings.Repeat("x", MaxParamsBytesDefault) + `"}`, []string{": must be at most 262144 bytes as JSON for kernel sumsq"}},
 		{`[1]`, []string{": must be a JSON object"}},
 		{`{"to": 5, "a": 1, "b": 2}`, []string{"a: unknown field", "b: unknown field"}},
 	} {

@@ -13,8 +13,8 @@
 // soon as everything it imports is initialized; this package sorts
 // before those libraries and imports only packages they import
 // themselves (os, syscall, strconv, time), so it runs first and the
-// supervisor starts in a millisecond or two. TestSupervisorStartsFirst
-// holds it to that.
+// supervisor skips them. TestSupervisorStartsFirst (in package
+// execkernel) holds it to that.
 //
 // # What it does
 //
