@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/crunchjobs/crunch/apiserver"
+	"github.com/crunchjobs/crunch/workerserver"
 	"math"
 	"math/big"
 	"net/http"
@@ -24,7 +26,6 @@ import (
 	"github.com/crunchjobs/crunch/internal/execkernel"
 	"github.com/crunchjobs/crunch/internal/redistest"
 	"github.com/crunchjobs/crunch/internal/worker"
-	"github.com/crunchjobs/crunch/tasks/kernels"
 )
 
 // Kernels of the exec protocol, end to end: the Python examples of
@@ -122,8 +123,9 @@ func execManifest(t testing.TB) string {
 	return path
 }
 
-// withExec is the two-line wiring of CRUNCH_KERNELS_FILE into the API's
-// and the worker's config, as the binaries do it.
+// withExec wires CRUNCH_KERNELS_FILE into the API's and the worker's
+// config as the binaries do: through apiserver's and workerserver's
+// kernel lists.
 func withExec(t testing.TB, manifest string) systemOptions {
 	t.Helper()
 	getenv := func(k string) string {
@@ -132,9 +134,9 @@ func withExec(t testing.TB, manifest string) systemOptions {
 		}
 		return ""
 	}
-	specs, err := execkernel.SpecsFromEnv(getenv, kernels.Specs())
+	specs, err := apiserver.Options{Getenv: getenv}.Kernels()
 	require.NoError(t, err)
-	runners, err := execkernel.RunnersFromEnv(getenv, kernels.Specs(), kernels.Runners())
+	runners, err := workerserver.Options{Getenv: getenv}.Kernels()
 	require.NoError(t, err)
 	return systemOptions{
 		api:    func(c *api.Config) { c.Specs = specs },

@@ -14,17 +14,12 @@
 //
 // # Wiring
 //
-// The api binary:
-//
-//	specs, err := execkernel.SpecsFromEnv(getenv, kernels.Specs())
-//
-// The worker binary:
-//
-//	runners, err := execkernel.RunnersFromEnv(getenv, kernels.Specs(), kernels.Runners())
-//
-// Either fails, naming the file, the entry and the field, when the
-// manifest is bad; RunnersFromEnv also when a program cannot be found.
-// [Load], [Manifest.Specs] and [Manifest.Runners] are the parts.
+// Packages apiserver and workerserver (so crunch's api and worker, and
+// every program built on them) load the manifest CRUNCH_KERNELS_FILE
+// names with [LoadEnv] and add its [Manifest.Specs] or [Manifest.Runners]
+// to their kernels; either refuses to start, naming the file, the entry
+// and the field, when the manifest is bad, and the worker also when a
+// program cannot be found.
 //
 // # Params
 //

@@ -127,32 +127,3 @@ func TestSpecsDescribeTheKernels(t *testing.T) {
 	require.JSONEq(t, `{"type": "object", "properties": {"n": {"type": "integer"}}}`, string(specs[0].ParamsSchema()))
 	require.Equal(t, "", specs[1].ArtifactType())
 }
-
-func TestFromEnvAppendsToTheBuiltins(t *testing.T) {
-	t.Parallel()
-	path := writeManifest(t, "mine", "", "echo 0", "")
-	getenv := func(k string) string {
-		if k == EnvFile {
-			return path
-		}
-		return ""
-	}
-	builtins := (&Manifest{}).Specs() // none; the real ones are kernels.Specs()
-	specs, err := SpecsFromEnv(getenv, builtins)
-	require.NoError(t, err)
-	require.Len(t, specs, 1)
-	require.Equal(t, "mine", specs[0].Name())
-	runners, err := RunnersFromEnv(getenv, specs[:0], nil)
-	require.NoError(t, err)
-	require.Len(t, runners, 1)
-
-	// A built-in's name in the file is refused.
-	_, err = SpecsFromEnv(getenv, specs)
-	require.ErrorContains(t, err, `kernels[0] ("mine"): name: is the name of a built-in kernel`)
-	_, err = RunnersFromEnv(getenv, specs, nil)
-	require.ErrorIs(t, err, ErrManifest)
-
-	none, err := SpecsFromEnv(func(string) string { return "" }, specs)
-	require.NoError(t, err)
-	require.Equal(t, specs, none)
-}
