@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/crunchjobs/crunch/internal/redisconn"
 )
 
 // Chunk shards.
@@ -23,8 +25,7 @@ const (
 	// ClusterShardsDefault is the number of shards on a Redis Cluster
 	// unless configured: it spreads evenly over 1, 2, 3 or 6 masters.
 	ClusterShardsDefault = 6
-	// clusterSlots is the number of hash slots of a Redis Cluster.
-	clusterSlots = 16384
+	clusterSlots         = redisconn.ClusterSlots
 )
 
 // DefaultShards is the number of chunk queues per priority for rdb:
@@ -68,43 +69,5 @@ func ShardNames(base string, shards int) []string {
 // Slot is the Redis Cluster hash slot of asynq's keys of queue name, which
 // all carry the hash tag {name}.
 func Slot(name string) int {
-	return int(crc16([]byte(name)) % clusterSlots)
-}
-
-// KeySlot is the Redis Cluster hash slot of a key: that of its hash tag
-// (the text between the first "{" and the next "}", when not empty), else
-// of the whole key.
-func KeySlot(key string) int {
-	for i := 0; i < len(key); i++ {
-		if key[i] != '{' {
-			continue
-		}
-		for j := i + 1; j < len(key); j++ {
-			if key[j] == '}' {
-				if j > i+1 {
-					key = key[i+1 : j]
-				}
-				return int(crc16([]byte(key)) % clusterSlots)
-			}
-		}
-		break
-	}
-	return int(crc16([]byte(key)) % clusterSlots)
-}
-
-// crc16 is CRC-16/XMODEM (polynomial 0x1021, initial value 0), the hash
-// of Redis Cluster's key slots.
-func crc16(b []byte) uint16 {
-	var crc uint16
-	for _, c := range b {
-		crc ^= uint16(c) << 8
-		for range 8 {
-			if crc&0x8000 != 0 {
-				crc = crc<<1 ^ 0x1021
-			} else {
-				crc <<= 1
-			}
-		}
-	}
-	return crc
+	return redisconn.KeySlot("{" + name + "}")
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -423,5 +424,22 @@ func (c *Cluster) form(ctx context.Context, password string) error {
 			return fmt.Errorf("%w (last: %v)", ctx.Err(), last)
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// Pause stops the server with SIGSTOP: it keeps its connections but answers
+// nothing, as a server stuck on a slow disk or a long fork would; a paused
+// replica acknowledges no writes. Resume continues it. Pausing a stopped
+// server does nothing.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a server paused by [Server.Pause].
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil {
+		_ = s.proc.cmd.Process.Signal(sig)
 	}
 }

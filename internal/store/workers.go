@@ -17,13 +17,16 @@ import (
 // heartbeat lapses, one elected sweeper hands the dead worker's chunks,
 // and the plan or reduce step it was running, back to the queue under new
 // task ids.
-
-func (s *Store) workersKey() string { return s.cfg.Namespace + ":workers" }
+//
+// Every liveness key carries the hash tag {workers}, so that forgetWorker
+// and Retire, which touch several of them at once, stay in one Redis
+// Cluster hash slot.
+func (s *Store) workersKey() string { return s.cfg.Namespace + ":{workers}" }
 func (s *Store) aliveKey(worker string) string {
-	return s.cfg.Namespace + ":worker:" + worker + ":alive"
+	return s.cfg.Namespace + ":{workers}:" + worker + ":alive"
 }
 func (s *Store) runningKey(worker string) string {
-	return s.cfg.Namespace + ":worker:" + worker + ":chunks"
+	return s.cfg.Namespace + ":{workers}:" + worker + ":chunks"
 }
 func (s *Store) sweeperKey() string { return s.cfg.Namespace + ":sweeper" }
 
