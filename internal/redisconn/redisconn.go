@@ -1,7 +1,6 @@
 package redisconn
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -205,23 +204,4 @@ func Open(url string) (redis.UniversalClient, error) {
 		return nil, err
 	}
 	return t.Client(), nil
-}
-
-// ErrUnknownClient is returned by [KindOf] for a client this package did not
-// make.
-var ErrUnknownClient = errors.New("redisconn: unknown kind of Redis client")
-
-// KindOf tells which kind of deployment a client from [Open] talks to.
-func KindOf(rdb redis.UniversalClient) (Kind, error) {
-	switch c := rdb.(type) {
-	case *redis.ClusterClient:
-		return Cluster, nil
-	case *redis.Client:
-		if c.Options().Addr == "FailoverClient" {
-			return Sentinel, nil
-		}
-		return Single, nil
-	default:
-		return Single, fmt.Errorf("%w: %T", ErrUnknownClient, rdb)
-	}
 }
