@@ -33,11 +33,13 @@ apt_get() {
 	return 1
 }
 
-# ensure_tools installs redis-server (always: the fault drills start their own
-# servers) and a C compiler (only when $1 is "cc").
+# ensure_tools installs redis-server and redis-sentinel (always: the fault
+# drills start their own servers) and a C compiler (only when $1 is "cc").
 ensure_tools() {
 	local need_cc=$1 missing=() cc
 	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+	# The Sentinel drills (internal/redistest) run Debian's redis-sentinel.
+	command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 	if [[ $need_cc == cc ]]; then
 		cc=$(go env CC)
 		command -v "${cc%% *}" >/dev/null 2>&1 || missing+=(gcc libc6-dev)
