@@ -99,7 +99,7 @@ func TestErrorsHideThePassword(t *testing.T) {
 func TestClientKinds(t *testing.T) {
 	t.Parallel()
 	for url, want := range map[string]any{
-		"redis://127.0.0.1:1/0":                (*redis.Client)(nil),
+		"redis://127.0.0.1:1/0":                 (*redis.Client)(nil),
 		"redis-sentinel://127.0.0.1:1?master=m": (*redis.Client)(nil),
 		"redis-cluster://127.0.0.1:1":           (*redis.ClusterClient)(nil),
 	} {
