@@ -17,27 +17,33 @@ import (
 
 // BenchmarkChunkThroughput is how many chunks per second three in-process
 // workers (concurrency 4 each) get through on one Redis server, on a Redis
-// Cluster of one master and on one of three masters (six chunk shards per
-// priority on both Clusters). One op is a batch of 4 jobs of 128 tiny
+// Cluster of one master and on one of three masters, with one, three or six
+// chunk shards per priority. One op is a batch of 4 jobs of 128 tiny
 // chunks each, submitted at once and waited for.
 // Run: go test -run '^$' -bench ChunkThroughput -benchtime 3x -count 3 ./internal/e2e/
 func BenchmarkChunkThroughput(b *testing.B) {
 	quietRedisLog()
+	single := func(b *testing.B) string { return redistest.StartServer(b, redistest.ServerOptions{}).URL }
+	cluster := func(masters int) func(b *testing.B) string {
+		return func(b *testing.B) string {
+			return redistest.StartCluster(b, redistest.ClusterOptions{Masters: masters}).URL
+		}
+	}
 	for _, setup := range []struct {
-		name string
-		url  func(b *testing.B) string
+		name   string
+		url    func(b *testing.B) string
+		shards int // 0: the default for the client
 	}{
-		{"single", func(b *testing.B) string { return redistest.StartServer(b, redistest.ServerOptions{}).URL }},
-		{"cluster-1-master", func(b *testing.B) string {
-			return redistest.StartCluster(b, redistest.ClusterOptions{Masters: 1}).URL
-		}},
-		{"cluster-3-masters", func(b *testing.B) string {
-			return redistest.StartCluster(b, redistest.ClusterOptions{Masters: 3}).URL
-		}},
+		{"single/shards=1", single, 0},
+		{"single/shards=6", single, 6},
+		{"cluster-1-master/shards=6", cluster(1), 0},
+		{"cluster-3-masters/shards=3", cluster(3), 3},
+		{"cluster-3-masters/shards=6", cluster(3), 0},
 	} {
 		b.Run(setup.name, func(b *testing.B) {
 			s := startSystem(b, systemOptions{workers: 3, concurrency: 4, redisURL: setup.url(b),
-				worker: func(c *worker.Config) { c.Window = 32 }})
+				api:    func(c *api.Config) { c.ChunkShards = setup.shards },
+				worker: func(c *worker.Config) { c.Window, c.ChunkShards = 32, setup.shards }})
 			s.fast = true
 			const jobs, chunks = 4, 128
 			b.ResetTimer()
