@@ -574,3 +574,98 @@ func TestUnreplicatedJobIsNot202(t *testing.T) {
 	err = s.store.WaitReplicas(ctx, 3, 100*time.Millisecond)
 	require.True(t, errors.Is(err, store.ErrNotReplicated), "only two replicas: %v", err)
 }
+
+// The api and worker binaries on each form of REDIS_URL, as a user runs
+// them: a job spreads over two worker processes and is exact; on Sentinel
+// the master is then killed and the API's and the workers' /readyz answer
+// only 200 or 503 and are 200 again once the new master is elected, and a
+// second job succeeds. A malformed URL stops the api at start.
+func TestBinariesBeyondOneNode(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the binaries; skipped with -short")
+	}
+	for _, setup := range []string{"sentinel", "cluster"} {
+		t.Run(setup, func(t *testing.T) {
+			t.Parallel()
+			var url string
+			var sen *redistest.Sentinel
+			if setup == "sentinel" {
+				sen = redistest.StartSentinel(t, redistest.SentinelOptions{Password: "bin-pw"})
+				url = sen.URL
+			} else {
+				url = redistest.StartCluster(t, redistest.ClusterOptions{Password: "bin-pw"}).URL
+			}
+			common := []string{"REDIS_URL=" + url, "CRUNCH_NAMESPACE=" + redistest.Namespace(t), "CRUNCH_LOG_LEVEL=info"}
+			api := startProc(t, "api", append(common, "CRUNCH_HTTP_ADDR=127.0.0.1:0")...)
+			base := "http://" + api.listening(t)
+			var readyz []string
+			for i := range 2 {
+				w := startProc(t, "worker", append(common, fmt.Sprintf("CRUNCH_WORKER_ID=bin-%d", i+1),
+					"CRUNCH_WORKER_CONCURRENCY=1", "CRUNCH_WORKER_HTTP_ADDR=127.0.0.1:0")...)
+				readyz = append(readyz, "http://"+w.listening(t)+"/readyz")
+			}
+			readyz = append(readyz, base+"/readyz")
+			for _, u := range readyz {
+				res, err := http.Get(u)
+				require.NoError(t, err)
+				res.Body.Close()
+				require.Equal(t, http.StatusOK, res.StatusCode, u)
+			}
+
+			s := &system{t: t, url: base, client: http.DefaultClient}
+			run := func() {
+				j := s.wait(s.submit(`{"kernel":"primes","params":{"to":2e7},"chunks":16}`).ID, 3*time.Minute)
+				require.Equal(t, "succeeded", j.Status, "error: %+v", j.Error)
+				var res struct{ Count int64 }
+				require.NoError(t, json.Unmarshal(j.Result, &res))
+				require.EqualValues(t, 1270607, res.Count, "π(2·10^7)")
+				seen := map[string]bool{}
+				for _, c := range s.chunks(j.ID) {
+					seen[*c.Worker] = true
+				}
+				require.Len(t, seen, 2, "chunks ran on both worker processes")
+			}
+			run()
+			if sen == nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			master, err := sen.Master(ctx)
+			require.NoError(t, err)
+			master.Kill()
+			saw503 := map[string]bool{}
+			client := &http.Client{Timeout: 10 * time.Second}
+			deadline := time.Now().Add(30 * time.Second)
+			for _, u := range readyz {
+				for {
+					res, err := client.Get(u)
+					require.NoError(t, err, u)
+					res.Body.Close()
+					require.Contains(t, []int{http.StatusOK, http.StatusServiceUnavailable}, res.StatusCode, u)
+					if res.StatusCode == http.StatusServiceUnavailable {
+						require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"), u)
+						saw503[u] = true
+					} else if _, err := sen.WaitNewMaster(ctx, master.Addr); err == nil {
+						break // ready, and the sentinels agree on a new master
+					}
+					require.True(t, time.Now().Before(deadline), "%s not ready 30 s after the kill", u)
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			t.Logf("503 seen during the failover: %v", saw503)
+			run()
+		})
+	}
+	t.Run("malformed URL", func(t *testing.T) {
+		t.Parallel()
+		p := startProc(t, "api", "REDIS_URL=redis-sentinel://127.0.0.1:1", "CRUNCH_HTTP_ADDR=127.0.0.1:0")
+		select {
+		case err := <-p.done:
+			require.Error(t, err, "the api refuses to start")
+		case <-time.After(30 * time.Second):
+			t.Fatal("the api did not exit")
+		}
+	})
+}
