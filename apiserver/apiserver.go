@@ -120,7 +120,8 @@ func (o Options) Kernels() ([]tasks.Spec, error) {
 // ConfigFromEnv reads the variables both binaries share and the API's own
 // (see README.md): CRUNCH_HTTP_ADDR, CRUNCH_API_KEYS, CRUNCH_ADMIN_KEY, CRUNCH_MAX_BODY_BYTES,
 // CRUNCH_TENANT_RATE, CRUNCH_TENANT_BURST, CRUNCH_TENANT_MAX_ACTIVE_JOBS,
-// CRUNCH_TENANT_MAX_STREAMS.
+// CRUNCH_TENANT_MAX_STREAMS, CRUNCH_REDIS_WAIT_REPLICAS,
+// CRUNCH_REDIS_WAIT_TIMEOUT.
 // Every invalid variable is reported.
 func ConfigFromEnv(getenv func(string) string) (config.Common, Config, error) {
 	common, err := config.ReadCommon(getenv)
@@ -131,8 +132,11 @@ func ConfigFromEnv(getenv func(string) string) (config.Common, Config, error) {
 		WebhookSecret:       common.WebhookSecret,
 		WebhookAllowPrivate: common.WebhookAllowPrivate,
 		ResultTTL:           common.ResultTTL,
+		ChunkShards:         common.ChunkShards,
 	}
 	errs := []error{err}
+	cfg.RedisWaitReplicas, cfg.RedisWaitTimeout, err = config.ReadRedisWait(getenv, common.RedisKind)
+	errs = append(errs, err)
 	if v := cfg.AdminKey; v != "" && len(v) < 8 {
 		errs = append(errs, errors.New("CRUNCH_ADMIN_KEY must be at least 8 characters"))
 	}

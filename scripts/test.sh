@@ -34,12 +34,15 @@ apt_get() {
 	return 1
 }
 
-# ensure_tools installs redis-server (always: the fault drills start their own
-# servers), chromium for the dashboard's browser tests (unless
-# CRUNCH_SKIP_BROWSER=1) and a C compiler (only when $1 is "cc").
+# ensure_tools installs redis-server and redis-sentinel (always: the fault
+# drills start their own servers), chromium for the dashboard's browser
+# tests (unless CRUNCH_SKIP_BROWSER=1) and a C compiler (only when $1 is
+# "cc").
 ensure_tools() {
 	local need_cc=$1 missing=() cc
 	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+	# The Sentinel drills (internal/redistest) run Debian's redis-sentinel.
+	command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
 	if [[ ${CRUNCH_SKIP_BROWSER:-} != 1 ]] && ! command -v chromium >/dev/null 2>&1; then
 		missing+=(chromium fonts-dejavu-core)
 	fi

@@ -128,6 +128,7 @@ func ConfigFromEnv(getenv func(string) string) (config.Common, Config, error) {
 		HTTPAddr:            getenv("CRUNCH_WORKER_HTTP_ADDR"),
 		WebhookSecret:       common.WebhookSecret,
 		WebhookAllowPrivate: common.WebhookAllowPrivate,
+		ChunkShards:         common.ChunkShards,
 	}
 	errs := []error{err}
 	if v := getenv("CRUNCH_WORKER_CONCURRENCY"); v != "" {

@@ -303,6 +303,9 @@ func (s *Server) createJob(c echo.Context) error {
 		return err
 	}
 	release = nil // the job exists: the key now names it
+	if err := s.store.WaitReplicas(ctx, s.cfg.RedisWaitReplicas, s.cfg.RedisWaitTimeout); err != nil {
+		return err // 503: the job may not survive the master's loss; a retry with its Idempotency-Key finds it
+	}
 	s.metrics.jobsSubmitted.WithLabelValues(job.Kernel).Inc()
 	s.log.InfoContext(ctx, "job created", slog.String("job", job.ID), slog.String("kernel", job.Kernel),
 		slog.Int("chunks", job.Chunks.Total), slog.String("tenant", job.Tenant))

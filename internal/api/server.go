@@ -60,6 +60,18 @@ type Config struct {
 	TenantMaxStreams int
 	// ResultTTL is how long finished jobs are kept. Defaults to 24h.
 	ResultTTL time.Duration
+	// ChunkShards is the number of chunk queues per priority (see
+	// queue.ShardNames); every worker must use the same. Defaults to 6 on a
+	// Redis Cluster, 1 otherwise.
+	ChunkShards int
+	// RedisWaitReplicas is how many replicas (of every master) must
+	// acknowledge a new job's writes (Redis WAIT) before it is answered
+	// 202. Defaults to 0: no wait.
+	RedisWaitReplicas int
+	// RedisWaitTimeout bounds that wait; a job not acknowledged in time is
+	// answered 503 (it exists, and a retry with its Idempotency-Key finds
+	// it). Defaults to 1s.
+	RedisWaitTimeout time.Duration
 	// Logger receives the server's logs. Defaults to slog.Default().
 	Logger *slog.Logger
 	// Specs are the kernels offered. Defaults to kernels.Specs().
@@ -73,6 +85,8 @@ const (
 	AddrDefault             = ":8080"
 	MaxBodyBytesDefault     = 32 << 20
 	TenantMaxStreamsDefault = 1000
+	// RedisWaitTimeoutDefault is RedisWaitTimeout's default.
+	RedisWaitTimeoutDefault = time.Second
 )
 
 // WithDefaults fills unset fields with their defaults.
@@ -82,6 +96,7 @@ func (c Config) WithDefaults() Config {
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, MaxBodyBytesDefault)
 	c.ResultTTL = cmp.Or(c.ResultTTL, store.ResultTTLDefault)
 	c.TenantMaxStreams = cmp.Or(c.TenantMaxStreams, TenantMaxStreamsDefault)
+	c.RedisWaitTimeout = cmp.Or(c.RedisWaitTimeout, RedisWaitTimeoutDefault)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -109,6 +124,9 @@ func (c Config) validate() error {
 	}
 	if c.AdminKey != "" && len(c.AdminKey) < 8 {
 		return errors.New("AdminKey must be at least 8 characters")
+	}
+	if c.RedisWaitReplicas < 0 || c.RedisWaitTimeout > createTimeout/2 {
+		return fmt.Errorf("RedisWaitReplicas must not be negative and RedisWaitTimeout at most %s", createTimeout/2)
 	}
 	for tenant, key := range c.APIKeys {
 		if tenant == "" || tenant == store.AnonymousTenant || len(key) < 8 {
@@ -155,7 +173,7 @@ func New(cfg Config, rdb redis.UniversalClient) (*Server, error) {
 
 		shuttingDown: make(chan struct{}),
 	}
-	s.enqueue = queue.NewEnqueuer(rdb, cfg.Namespace)
+	s.enqueue = queue.NewShardedEnqueuer(rdb, cfg.Namespace, cfg.ChunkShards)
 	s.hub = newHub(s.store, s.log, cfg.TenantMaxStreams)
 	s.jobs = lifecycle.New(lifecycle.Config{Store: s.store, Queue: s.enqueue, Logger: s.log, Now: cfg.Now})
 	if cfg.TenantRate > 0 {

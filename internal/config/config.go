@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crunchjobs/crunch/internal/queue"
 	"github.com/crunchjobs/crunch/internal/redisconn"
 	"github.com/crunchjobs/crunch/internal/store"
 )
@@ -37,6 +38,11 @@ type Common struct {
 	WebhookAllowPrivate bool
 	// LogLevel is CRUNCH_LOG_LEVEL (debug, info, warn, error). Defaults to info.
 	LogLevel string
+	// RedisKind is the kind of deployment REDIS_URL names.
+	RedisKind redisconn.Kind
+	// ChunkShards is CRUNCH_CHUNK_SHARDS, 1–64. Defaults to 0: 6 on a
+	// Redis Cluster, 1 otherwise.
+	ChunkShards int
 }
 
 // ReadCommon reads the variables both binaries share.
@@ -71,8 +77,17 @@ func ReadCommon(getenv func(string) string) (Common, error) {
 			errs = append(errs, err)
 		}
 	}
-	if _, err := redisconn.Options(c.RedisURL); err != nil {
+	if t, err := redisconn.Options(c.RedisURL); err != nil {
 		errs = append(errs, err)
+	} else {
+		c.RedisKind = t.Kind
+	}
+	if v := getenv("CRUNCH_CHUNK_SHARDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > queue.MaxShards {
+			errs = append(errs, fmt.Errorf("CRUNCH_CHUNK_SHARDS must be an integer from 1 to %d, got %q", queue.MaxShards, v))
+		}
+		c.ChunkShards = n
 	}
 	return c, errors.Join(errs...)
 }
@@ -126,4 +141,29 @@ func PositiveInt(name, value string) (int, error) {
 		return n, fmt.Errorf("%s must be a positive integer, got %q", name, value)
 	}
 	return n, nil
+}
+
+// ReadRedisWait reads CRUNCH_REDIS_WAIT_REPLICAS (0–10; defaults to 1 on
+// Sentinel, 0 otherwise) and CRUNCH_REDIS_WAIT_TIMEOUT (a Go duration,
+// 1ms–5s; defaults to 1s).
+func ReadRedisWait(getenv func(string) string, kind redisconn.Kind) (int, time.Duration, error) {
+	n := 0
+	if kind == redisconn.Sentinel {
+		n = 1
+	}
+	var errs []error
+	if v := getenv("CRUNCH_REDIS_WAIT_REPLICAS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 0 || n > 10 {
+			errs = append(errs, fmt.Errorf("CRUNCH_REDIS_WAIT_REPLICAS must be an integer from 0 to 10, got %q", v))
+		}
+	}
+	var timeout time.Duration
+	if v := getenv("CRUNCH_REDIS_WAIT_TIMEOUT"); v != "" {
+		var err error
+		if timeout, err = time.ParseDuration(v); err != nil || timeout < time.Millisecond || timeout > 5*time.Second {
+			errs = append(errs, fmt.Errorf("CRUNCH_REDIS_WAIT_TIMEOUT must be a Go duration from 1ms to 5s, got %q", v))
+		}
+	}
+	return n, timeout, errors.Join(errs...)
 }

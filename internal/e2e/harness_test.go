@@ -40,7 +40,7 @@ type systemOptions struct {
 	concurrency int
 	api         func(*api.Config)
 	worker      func(*worker.Config)
-	redis       *redis.Client // the API's client; defaults to the shared test Redis
+	redis       redis.UniversalClient // the API's client; defaults to the shared test Redis
 	// redisURL, when set, is the Redis of the API and every worker.
 	redisURL string
 }
@@ -51,7 +51,7 @@ type system struct {
 	t       testing.TB
 	url     string
 	ns      string
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	store   *store.Store
 	client  *http.Client
 	workers []*worker.Worker
@@ -61,7 +61,7 @@ type system struct {
 	fast bool
 
 	opts      systemOptions
-	newClient func() *redis.Client
+	newClient func() redis.UniversalClient
 	// onFirstEvent, when set, is called once readEvents has parsed the
 	// first event of a stream.
 	onFirstEvent func()
@@ -70,7 +70,7 @@ type system struct {
 func startSystem(t testing.TB, opts systemOptions) *system {
 	t.Helper()
 	ns := redistest.Namespace(t)
-	newClient := func() *redis.Client {
+	newClient := func() redis.UniversalClient {
 		if opts.redisURL == "" {
 			return redistest.Client(t)
 		}

@@ -16,7 +16,7 @@ import (
 
 // patternSubscribers counts the clients of a Redis that hold a pattern
 // subscription: the API's event hub is the only one crunch opens.
-func patternSubscribers(t *testing.T, rdb *redis.Client) int {
+func patternSubscribers(t *testing.T, rdb redis.UniversalClient) int {
 	t.Helper()
 	list, err := rdb.ClientList(t.Context()).Result()
 	require.NoError(t, err)

@@ -38,41 +38,97 @@ type Names struct {
 	// Control carries plan, reduce and deadline tasks: bookkeeping that
 	// must not wait behind chunks; workers serve it with its own server.
 	Control string
-	High    string
-	Normal  string
-	Low     string
+	// High, Normal and Low are the first chunk queue of each priority, the
+	// only one with a single shard.
+	High   string
+	Normal string
+	Low    string
 	// Webhooks carries webhook deliveries, served by their own asynq server.
 	Webhooks string
+
+	// shards holds the chunk queues of each priority (see [ShardNames]).
+	shards map[string][]string
 }
 
-// NamesFor returns the queue names of namespace ns.
-func NamesFor(ns string) Names {
-	return Names{
+// NamesFor returns the queue names of namespace ns with one chunk queue per
+// priority.
+func NamesFor(ns string) Names { return ShardedNamesFor(ns, 1) }
+
+// ShardedNamesFor returns the queue names of namespace ns with shards chunk
+// queues per priority (at least 1, at most [MaxShards]; see [ShardNames]).
+func ShardedNamesFor(ns string, shards int) Names {
+	shards = min(max(shards, 1), MaxShards)
+	n := Names{
 		Control:  ns + ":control",
-		High:     ns + ":high",
-		Normal:   ns + ":normal",
-		Low:      ns + ":low",
 		Webhooks: ns + ":webhooks",
+		shards:   make(map[string][]string, 3),
 	}
+	for _, p := range []string{PriorityHigh, PriorityNormal, PriorityLow} {
+		n.shards[p] = ShardNames(ns+":"+p, shards)
+	}
+	n.High, n.Normal, n.Low = n.shards[PriorityHigh][0], n.shards[PriorityNormal][0], n.shards[PriorityLow][0]
+	return n
 }
 
-// ForPriority is the chunk queue of a priority.
+// Shards is the number of chunk queues per priority.
+func (n Names) Shards() int { return len(n.chunkQueues(PriorityNormal)) }
+
+// ForPriority is the first chunk queue of a priority.
 func (n Names) ForPriority(priority string) string {
-	switch priority {
-	case PriorityHigh:
-		return n.High
-	case PriorityLow:
-		return n.Low
-	default:
-		return n.Normal
-	}
+	return n.ForChunk(priority, 0)
 }
 
-// ChunkWeights are the chunk server's queue weights: high:normal:low as
-// 6:3:1. The control queue is served by its own server, so bookkeeping
-// never waits for a chunk slot.
+// ForChunk is the chunk queue of a priority that chunk index goes to: the
+// chunks of one job spread over the shards round-robin by index, so every
+// shard holds an equal share of every job.
+func (n Names) ForChunk(priority string, index int) string {
+	qs := n.chunkQueues(priority)
+	return qs[index%len(qs)]
+}
+
+// ChunkQueues are the chunk queues of a priority, shard by shard.
+func (n Names) ChunkQueues(priority string) []string {
+	return append([]string(nil), n.chunkQueues(priority)...)
+}
+
+func (n Names) chunkQueues(priority string) []string {
+	if n.shards == nil { // a Names literal: one queue per priority
+		switch priority {
+		case PriorityHigh:
+			return []string{n.High}
+		case PriorityLow:
+			return []string{n.Low}
+		default:
+			return []string{n.Normal}
+		}
+	}
+	switch priority {
+	case PriorityHigh, PriorityLow:
+	default:
+		priority = PriorityNormal
+	}
+	return n.shards[priority]
+}
+
+// Weights of the priorities: high:normal:low as 6:3:1.
+const (
+	WeightHigh   = 6
+	WeightNormal = 3
+	WeightLow    = 1
+)
+
+// ChunkWeights are the chunk server's queue weights: every shard queue of
+// a priority has the priority's weight, so high:normal:low stays 6:3:1
+// whatever the number of shards. The control queue is served by its own
+// server, so bookkeeping never waits for a chunk slot.
 func (n Names) ChunkWeights() map[string]int {
-	return map[string]int{n.High: 6, n.Normal: 3, n.Low: 1}
+	w := make(map[string]int, 3*n.Shards())
+	for p, weight := range map[string]int{PriorityHigh: WeightHigh, PriorityNormal: WeightNormal, PriorityLow: WeightLow} {
+		for _, q := range n.chunkQueues(p) {
+			w[q] = weight
+		}
+	}
+	return w
 }
 
 // Enqueuer enqueues crunch tasks.
@@ -84,12 +140,22 @@ type Enqueuer struct {
 }
 
 // NewEnqueuer returns an Enqueuer for namespace ns on rdb, which it does
-// not own.
+// not own, with [DefaultShards] chunk queues per priority.
 func NewEnqueuer(rdb redis.UniversalClient, ns string) *Enqueuer {
+	return NewShardedEnqueuer(rdb, ns, 0)
+}
+
+// NewShardedEnqueuer is NewEnqueuer with shards chunk queues per priority;
+// 0 means [DefaultShards] for rdb. The API and every worker of a deployment
+// must use the same number.
+func NewShardedEnqueuer(rdb redis.UniversalClient, ns string, shards int) *Enqueuer {
+	if shards <= 0 {
+		shards = DefaultShards(rdb)
+	}
 	return &Enqueuer{
 		client:    asynq.NewClientFromRedisClient(rdb),
 		inspector: asynq.NewInspectorFromRedisClient(rdb),
-		names:     NamesFor(ns),
+		names:     ShardedNamesFor(ns, shards),
 		ns:        ns,
 	}
 }
@@ -133,7 +199,7 @@ func (e *Enqueuer) Chunk(ctx context.Context, p tasks.ChunkPayload, priority str
 }
 
 // HandBack enqueues again a chunk whose worker died (or lost Redis) while
-// running it. It goes to the high queue: it is work already started, and a
+// running it. It goes to the high queue (the chunk's shard of it): it is work already started, and a
 // job should not finish last because one of its workers died. attempts
 // (the chunk's runs so far) names the new task, so sweepers racing on one
 // chunk enqueue it once.
@@ -143,7 +209,7 @@ func (e *Enqueuer) HandBack(ctx context.Context, p tasks.ChunkPayload, maxRetrie
 
 func (e *Enqueuer) chunk(ctx context.Context, id string, p tasks.ChunkPayload, priority string, maxRetries int, jobDeadline time.Time) error {
 	return e.enqueue(ctx, tasks.TypeChunk, p, id,
-		asynq.Queue(e.names.ForPriority(priority)), asynq.MaxRetry(maxRetries),
+		asynq.Queue(e.names.ForChunk(priority, p.Index)), asynq.MaxRetry(maxRetries),
 		asynq.Deadline(jobDeadline.Add(deadlineGrace)))
 }
 

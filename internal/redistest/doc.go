@@ -47,6 +47,20 @@
 // with SIGKILL, and bring it back on the same port with the same data, so a test
 // can watch the API answer 503 and recover, or a job survive a crash.
 //
+// # Sentinel and Cluster
+//
+// [StartSentinel] starts a master, its replicas and the sentinels watching
+// them (1 + 2 + 3 by default) and waits until every sentinel knows every
+// replica and every other sentinel, so a test can fail over at once:
+// [Server.Kill] the master or [Sentinel.Failover], then
+// [Sentinel.WaitNewMaster]. [StartCluster] starts a Redis Cluster of masters
+// (3 by default), assigns the slots in equal ranges with CLUSTER
+// ADDSLOTSRANGE, joins the nodes with CLUSTER MEET and waits for
+// cluster_state:ok. Both give a URL in crunch's redis-sentinel:// or
+// redis-cluster:// form, optionally with a password on the data nodes.
+// [Server.Pause] and [Server.Resume] (SIGSTOP, SIGCONT) stall a node, e.g.
+// a replica that should acknowledge nothing.
+//
 // # No process is left behind
 //
 // Every redis-server is stopped by t.Cleanup or by [Main], also when a test

@@ -48,6 +48,12 @@ type ServerOptions struct {
 	// every acknowledged write survives [Server.Kill]. Defaults to false:
 	// nothing is kept on disk and a restart starts empty.
 	AppendOnly bool
+	// Password, when set, is required of clients (requirepass) and given to
+	// a master this server replicates (masterauth). Defaults to none.
+	Password string
+	// Args are more redis-server arguments, such as "--replicaof", "127.0.0.1",
+	// "6379" or "--cluster-enabled", "yes". Defaults to none.
+	Args []string
 }
 
 // Server is a dedicated redis-server process of one test, for fault drills
@@ -90,6 +96,9 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 		proc: proc,
 	}
 	s.URL = "redis://" + s.Addr + "/0"
+	if opts.Password != "" {
+		s.URL = "redis://:" + opts.Password + "@" + s.Addr + "/0"
+	}
 	t.Cleanup(func() {
 		s.Kill()
 		if t.Failed() {
@@ -203,6 +212,17 @@ func startRedis(dir string, port int, opts ServerOptions) (*process, error) {
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
+	if opts.Password != "" {
+		args = append(args, "--requirepass", opts.Password, "--masterauth", opts.Password)
+	}
+	args = append(args, opts.Args...)
+	return startProcess(redisServerBin, args, dir, port, opts.Password)
+}
+
+// startProcess starts bin with args in dir, its output appended to the log
+// file there, and waits until it answers PING on 127.0.0.1:port (after AUTH
+// password, if any). An error wraps errAddrInUse when the port was taken.
+func startProcess(bin string, args []string, dir string, port int, password string) (*process, error) {
 	logPath := filepath.Join(dir, logName)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -210,13 +230,13 @@ func startRedis(dir string, port int, opts ServerOptions) (*process, error) {
 	}
 	defer logFile.Close() // the child keeps its own descriptor
 
-	cmd := exec.Command(redisServerBin, args...)
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.SysProcAttr = sysProcAttr()
 	if err := spawn(cmd); err != nil {
-		return nil, fmt.Errorf("redistest: starting redis-server: %w", err)
+		return nil, fmt.Errorf("redistest: starting %s: %w", bin, err)
 	}
 	p := &process{cmd: cmd, done: make(chan struct{})}
 	go func() {
@@ -225,13 +245,13 @@ func startRedis(dir string, port int, opts ServerOptions) (*process, error) {
 	}()
 
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	if err := waitServer(addr, cmd.Process.Pid, p.done, startTimeout); err != nil {
+	if err := waitServer(addr, password, cmd.Process.Pid, p.done, startTimeout); err != nil {
 		p.kill()
 		log := tail(logPath, 20)
 		if strings.Contains(log, "Address already in use") {
-			return nil, fmt.Errorf("redistest: redis-server on %s: %w", addr, errAddrInUse)
+			return nil, fmt.Errorf("redistest: %s on %s: %w", bin, addr, errAddrInUse)
 		}
-		return nil, fmt.Errorf("redistest: redis-server on %s did not start: %w\n%s", addr, err, log)
+		return nil, fmt.Errorf("redistest: %s on %s did not start: %w\n%s", bin, addr, err, log)
 	}
 	return p, nil
 }
@@ -269,13 +289,13 @@ func (p *process) kill() {
 // waitServer waits until the redis-server with the given pid answers at addr
 // (not with LOADING), until timeout, or until exited is closed. Checking the
 // pid matters: another server may answer on a port that ours failed to bind.
-func waitServer(addr string, pid int, exited <-chan struct{}, timeout time.Duration) error {
+func waitServer(addr, password string, pid int, exited <-chan struct{}, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	var err error
 	for {
 		var got int
-		if got, err = serverPID(ctx, addr); err == nil {
+		if got, err = serverPID(ctx, addr, password); err == nil {
 			if got == pid {
 				return nil
 			}
@@ -293,9 +313,9 @@ func waitServer(addr string, pid int, exited <-chan struct{}, timeout time.Durat
 
 // serverPID asks the Redis at addr for its process id (INFO server) and then
 // checks that it is ready (PING answers PONG, not LOADING), over a fresh
-// connection. It does not use go-redis so that a server that is still starting
-// leaves no reconnecting goroutines.
-func serverPID(ctx context.Context, addr string) (int, error) {
+// connection, after AUTH password when there is one. It does not use go-redis
+// so that a server that is still starting leaves no reconnecting goroutines.
+func serverPID(ctx context.Context, addr, password string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	var d net.Dialer
@@ -306,10 +326,23 @@ func serverPID(ctx context.Context, addr string) (int, error) {
 	defer conn.Close()
 	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
-	if _, err := conn.Write([]byte("INFO server\r\nPING\r\n")); err != nil {
+	req := "INFO server\r\nPING\r\n"
+	if password != "" {
+		req = fmt.Sprintf("*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n", len(password), password) + req
+	}
+	if _, err := conn.Write([]byte(req)); err != nil {
 		return 0, err
 	}
 	r := bufio.NewReader(conn)
+	if password != "" {
+		ok, err := r.ReadString('\n')
+		if err != nil {
+			return 0, err
+		}
+		if ok = strings.TrimSpace(ok); ok != "+OK" {
+			return 0, fmt.Errorf("AUTH answered %q", ok)
+		}
+	}
 
 	header, err := r.ReadString('\n')
 	if err != nil {

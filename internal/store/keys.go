@@ -41,14 +41,17 @@ func (s *Store) idempotencyKey(tenant, keyHash string) string {
 	return s.cfg.Namespace + ":idem:" + tenant + ":" + keyHash
 }
 
-func (s *Store) workersKey() string { return s.cfg.Namespace + ":workers" }
+// Every liveness key carries the hash tag {workers}, so that forgetWorker
+// and Retire, which touch several of them at once, stay in one Redis
+// Cluster hash slot.
+func (s *Store) workersKey() string { return s.cfg.Namespace + ":{workers}" }
 
 func (s *Store) aliveKey(worker string) string {
-	return s.cfg.Namespace + ":worker:" + worker + ":alive"
+	return s.cfg.Namespace + ":{workers}:" + worker + ":alive"
 }
 
 func (s *Store) runningKey(worker string) string {
-	return s.cfg.Namespace + ":worker:" + worker + ":chunks"
+	return s.cfg.Namespace + ":{workers}:" + worker + ":chunks"
 }
 
 func (s *Store) sweeperKey() string { return s.cfg.Namespace + ":sweeper" }

@@ -51,6 +51,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// ResultTTL is how long finished jobs are kept. Defaults to 24h.
 	ResultTTL time.Duration
+	// ChunkShards is the number of chunk queues per priority (see
+	// queue.ShardNames); the API and every worker must use the same.
+	// Defaults to 6 on a Redis Cluster, 1 otherwise.
+	ChunkShards int
 	// HTTPAddr serves /healthz, /readyz and /metrics when set. Defaults to
 	// none.
 	HTTPAddr string
@@ -161,7 +165,7 @@ func New(cfg Config, rdb redis.UniversalClient) (*Worker, error) {
 		runners: make(map[string]tasks.Runner, len(cfg.Runners)),
 		running: newRunningChunks(),
 	}
-	w.enqueue = queue.NewEnqueuer(rdb, cfg.Namespace)
+	w.enqueue = queue.NewShardedEnqueuer(rdb, cfg.Namespace, cfg.ChunkShards)
 	w.jobs = lifecycle.New(lifecycle.Config{Store: w.store, Queue: w.enqueue, Logger: w.log, Now: cfg.Now})
 	for _, r := range cfg.Runners {
 		w.runners[r.Name()] = r
