@@ -13,11 +13,8 @@ import (
 
 // The fleet as people see it (GET /v1/workers): each worker announces its
 // concurrency with every heartbeat, in a hash that expires with the
-// heartbeat, next to the liveness key and the running set of workers.go.
-
-func (s *Store) infoKey(worker string) string {
-	return s.cfg.Namespace + ":worker:" + worker + ":info"
-}
+// heartbeat (infoKey), next to the liveness key and the running set of
+// workers.go.
 
 // WorkerInfo describes one live worker.
 type WorkerInfo struct {

@@ -54,6 +54,11 @@ func (s *Store) runningKey(worker string) string {
 	return s.cfg.Namespace + ":{workers}:" + worker + ":chunks"
 }
 
+// infoKey is what a worker announces of itself (GET /v1/workers).
+func (s *Store) infoKey(worker string) string {
+	return s.cfg.Namespace + ":{workers}:" + worker + ":info"
+}
+
 func (s *Store) sweeperKey() string { return s.cfg.Namespace + ":sweeper" }
 
 // EventsChannel is the pub/sub channel on which a job's changes are
