@@ -133,6 +133,7 @@ func ConfigFromEnv(getenv func(string) string) (config.Common, Config, error) {
 		WebhookAllowPrivate: common.WebhookAllowPrivate,
 		ResultTTL:           common.ResultTTL,
 		ChunkShards:         common.ChunkShards,
+		JobWindow:           common.JobWindow,
 	}
 	errs := []error{err}
 	cfg.RedisWaitReplicas, cfg.RedisWaitTimeout, err = config.ReadRedisWait(getenv, common.RedisKind)

@@ -49,8 +49,10 @@ func TestValues(t *testing.T) {
 	require.Equal(t, 50, api.TenantMaxActiveJobs)
 
 	_, w, err := workerserver.ConfigFromEnv(env(map[string]string{"CRUNCH_WORKER_CONCURRENCY": "3", "CRUNCH_WORKER_ID": "w-7",
-		"CRUNCH_WORKER_HTTP_ADDR": ":9090", "CRUNCH_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}))
+		"CRUNCH_WORKER_HTTP_ADDR": ":9090", "CRUNCH_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		"CRUNCH_JOB_WINDOW": "32"}))
 	require.NoError(t, err)
+	require.Equal(t, 32, w.Window)
 	require.Equal(t, 3, w.Concurrency)
 	require.Equal(t, "w-7", w.ID)
 	require.Equal(t, ":9090", w.HTTPAddr)
@@ -75,6 +77,8 @@ func TestInvalid(t *testing.T) {
 		{"no tenant", "CRUNCH_API_KEYS", ",", "names no tenant"},
 		{"rate", "CRUNCH_TENANT_RATE", "-1", "CRUNCH_TENANT_RATE"},
 		{"burst", "CRUNCH_TENANT_BURST", "0", "CRUNCH_TENANT_BURST"},
+		{"window", "CRUNCH_JOB_WINDOW", "0", "CRUNCH_JOB_WINDOW"},
+		{"window too large", "CRUNCH_JOB_WINDOW", "4097", "CRUNCH_JOB_WINDOW"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crunchjobs/crunch/apiserver"
-	"github.com/crunchjobs/crunch/workerserver"
 	"github.com/crunchjobs/crunch/internal/redisconn"
+	"github.com/crunchjobs/crunch/workerserver"
 )
 
 func TestRedisBeyondOneNode(t *testing.T) {

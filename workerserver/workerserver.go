@@ -129,6 +129,7 @@ func ConfigFromEnv(getenv func(string) string) (config.Common, Config, error) {
 		WebhookSecret:       common.WebhookSecret,
 		WebhookAllowPrivate: common.WebhookAllowPrivate,
 		ChunkShards:         common.ChunkShards,
+		Window:              common.JobWindow,
 	}
 	errs := []error{err}
 	if v := getenv("CRUNCH_WORKER_CONCURRENCY"); v != "" {

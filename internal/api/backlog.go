@@ -47,7 +47,7 @@ func (b *backlogCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(backlogChunksDesc, err)
 		return
 	}
-	backlog, err := b.s.store.Backlog(ctx, ids, queue.WindowDefault)
+	backlog, err := b.s.store.Backlog(ctx, ids, b.s.cfg.JobWindow)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(backlogChunksDesc, err)
 		return

@@ -60,6 +60,10 @@ type Config struct {
 	TenantMaxStreams int
 	// ResultTTL is how long finished jobs are kept. Defaults to 24h.
 	ResultTTL time.Duration
+	// JobWindow is the workers' release window (worker.Config.Window),
+	// which the backlog metrics use to tell runnable chunks. Defaults to
+	// queue.WindowDefault.
+	JobWindow int
 	// ChunkShards is the number of chunk queues per priority (see
 	// queue.ShardNames); every worker must use the same. Defaults to 6 on a
 	// Redis Cluster, 1 otherwise.
@@ -97,6 +101,7 @@ func (c Config) WithDefaults() Config {
 	c.ResultTTL = cmp.Or(c.ResultTTL, store.ResultTTLDefault)
 	c.TenantMaxStreams = cmp.Or(c.TenantMaxStreams, TenantMaxStreamsDefault)
 	c.RedisWaitTimeout = cmp.Or(c.RedisWaitTimeout, RedisWaitTimeoutDefault)
+	c.JobWindow = cmp.Or(c.JobWindow, queue.WindowDefault)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

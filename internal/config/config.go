@@ -19,6 +19,7 @@ import (
 	"github.com/crunchjobs/crunch/internal/queue"
 	"github.com/crunchjobs/crunch/internal/redisconn"
 	"github.com/crunchjobs/crunch/internal/store"
+	"github.com/crunchjobs/crunch/tasks"
 )
 
 // Common is what both binaries read.
@@ -40,6 +41,9 @@ type Common struct {
 	LogLevel string
 	// RedisKind is the kind of deployment REDIS_URL names.
 	RedisKind redisconn.Kind
+	// JobWindow is CRUNCH_JOB_WINDOW, 1–4096: how many chunks of one job
+	// may be queued or running at once. Defaults to 0: queue.WindowDefault.
+	JobWindow int
 	// ChunkShards is CRUNCH_CHUNK_SHARDS, 1–64. Defaults to 0: 6 on a
 	// Redis Cluster, 1 otherwise.
 	ChunkShards int
@@ -88,6 +92,13 @@ func ReadCommon(getenv func(string) string) (Common, error) {
 			errs = append(errs, fmt.Errorf("CRUNCH_CHUNK_SHARDS must be an integer from 1 to %d, got %q", queue.MaxShards, v))
 		}
 		c.ChunkShards = n
+	}
+	if v := getenv("CRUNCH_JOB_WINDOW"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > tasks.MaxChunks {
+			errs = append(errs, fmt.Errorf("CRUNCH_JOB_WINDOW must be an integer from 1 to %d, got %q", tasks.MaxChunks, v))
+		}
+		c.JobWindow = n
 	}
 	return c, errors.Join(errs...)
 }

@@ -43,8 +43,10 @@ type Config struct {
 	PollInterval time.Duration
 	// Window is how many chunks of one job may be queued or running at a
 	// time; the next is released as one completes, so a giant job cannot
-	// put thousands of tasks ahead of the jobs submitted after it.
-	// Defaults to 4.
+	// put thousands of tasks ahead of the jobs submitted after it. It also
+	// caps how many chunk slots of the fleet one job can use: raise it
+	// towards the fleet's slots when few giant jobs run on many workers.
+	// Every worker must use the same (CRUNCH_JOB_WINDOW). Defaults to 4.
 	Window int
 	// ShutdownTimeout is how long running chunks may take to finish on
 	// shutdown before they are handed back to the queue. Defaults to 20s.
