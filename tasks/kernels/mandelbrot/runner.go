@@ -108,7 +108,7 @@ func render(ctx context.Context, c *config, lo, hi int64, pix []byte) (int64, er
 					for k := range cxs {
 						cxs[k] = c.pointX(x0 + int64(k))
 					}
-					count += lanes(cxs, c.pointY(lo+row), maxIter, table, pix[p:p+x1-x0])
+					count += span(cxs, c.pointY(lo+row), maxIter, table, pix[p:p+x1-x0])
 					p += x1 - x0
 				}
 			}
