@@ -310,6 +310,10 @@ func crossOffBlock(blk *[blockBytes]byte, primes []uint32, cur []cursor) {
 	}
 }
 
+// crossTab is the crossEight this CPU runs: the pure-Go functions, or the
+// assembly ones (wheel_amd64.s) on amd64.
+var crossTab = crossEight
+
 // crossOffTo crosses off the multiples of primes in blk below byte end,
 // leaving each cursor at its first multiple at or after end.
 func crossOffTo(blk *[blockBytes]byte, primes []uint32, cur []cursor, end uint32) {
@@ -322,7 +326,7 @@ func crossOffTo(blk *[blockBytes]byte, primes []uint32, cur []cursor, end uint32
 		pc := wt.index[p%30]
 		p30 := p / 30
 		j, w := c.off, c.w&7
-		j = crossEight[8*uint32(pc)+uint32(w)](blk, j, end, p30)
+		j = crossTab[8*uint32(pc)+uint32(w)](blk, j, end, p30)
 		bitTab, carry := &wt.bit[pc], &wt.carry[pc]
 		for j < end {
 			blk[j&blockMask] |= 1 << bitTab[w]

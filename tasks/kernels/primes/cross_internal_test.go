@@ -1,0 +1,39 @@
+package primes
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestCrossPathsAgree runs every implementation of crossEight on the same
+// primes, starts and ends and requires the same bits and the same returned
+// offset as the pure-Go one.
+func TestCrossPathsAgree(t *testing.T) {
+	t.Parallel()
+	if len(crossPaths) == 1 {
+		t.Log("no assembly crossEight in this build (not amd64, or purego): only the pure-Go one is checked")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	base := sievingPrimes()
+	want, got := new([blockBytes]byte), new([blockBytes]byte)
+	for range 300 {
+		p := base[rng.IntN(len(base))]
+		if rng.IntN(3) == 0 {
+			p = base[rng.IntN(200)]
+		}
+		w := uint32(rng.IntN(8))
+		pc := uint32(wt.index[p%30])
+		end := uint32(rng.IntN(blockBytes + 1))
+		j := uint32(rng.IntN(int(end) + 1))
+		clear(want[:])
+		wj := crossPaths[0].cross[8*pc+w](want, j, end, p/30)
+		for _, cp := range crossPaths[1:] {
+			clear(got[:])
+			gj := cp.cross[8*pc+w](got, j, end, p/30)
+			require.Equal(t, wj, gj, "%s: p %d w %d j %d end %d", cp.name, p, w, j, end)
+			require.Equal(t, want, got, "%s: p %d w %d j %d end %d", cp.name, p, w, j, end)
+		}
+	}
+}
