@@ -37,3 +37,29 @@ func TestCrossPathsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestTallyPathsAgree compares every implementation of popSums with sumsGo
+// on random segments of every length from 0 to 40 words and a whole block.
+func TestTallyPathsAgree(t *testing.T) {
+	t.Parallel()
+	if len(tallyPaths) == 1 {
+		t.Log("this CPU has no AVX-512 VPOPCNTQ (or the build is purego): only sumsGo is checked")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range append([]int{blockWords}, func() []int {
+		var ns []int
+		for n := range 41 {
+			ns = append(ns, n)
+		}
+		return ns
+	}()...) {
+		seg := make([]byte, 8*n)
+		for i := range seg {
+			seg[i] = byte(rng.Uint32()) | byte(rng.Uint32()) // mostly composite, as in a sieve
+		}
+		want := sumsGo(seg)
+		for _, p := range tallyPaths[1:] {
+			require.Equal(t, want, p.sums(seg), "%s, %d words", p.name, n)
+		}
+	}
+}

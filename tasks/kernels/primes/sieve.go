@@ -434,22 +434,9 @@ var (
 func tallySegment(seg []byte, w0 uint64) tally {
 	var t tally
 	n := len(seg) / 8
-	var cnt, wsum, b0, b1, b2, r0, r1, r2, r3, r4 uint64
-	bm, rm := byteMasks, residueMasks
-	for k := range n {
-		v := ^binary.LittleEndian.Uint64(seg[8*k:])
-		c := uint64(bits.OnesCount64(v))
-		cnt += c
-		wsum += c * uint64(k)
-		b0 += uint64(bits.OnesCount64(v & bm[0]))
-		b1 += uint64(bits.OnesCount64(v & bm[1]))
-		b2 += uint64(bits.OnesCount64(v & bm[2]))
-		r0 += uint64(bits.OnesCount64(v & rm[0]))
-		r1 += uint64(bits.OnesCount64(v & rm[1]))
-		r2 += uint64(bits.OnesCount64(v & rm[2]))
-		r3 += uint64(bits.OnesCount64(v & rm[3]))
-		r4 += uint64(bits.OnesCount64(v & rm[4]))
-	}
+	ps := sumsFast(seg)
+	cnt, wsum := ps.cnt, ps.wsum
+	b0, b1, b2, r0, r1, r2, r3, r4 := ps.m[0], ps.m[1], ps.m[2], ps.m[3], ps.m[4], ps.m[5], ps.m[6], ps.m[7]
 	if cnt == 0 {
 		return t
 	}
@@ -478,3 +465,46 @@ func tallySegment(seg []byte, w0 uint64) tally {
 	t.sumHi = hi + c
 	return t
 }
+
+// popSums are the segment-wide sums tallySegment needs, with v the
+// complement of each word k: cnt = Σ popcount(v), wsum = Σ popcount(v)·k,
+// and m[i] = Σ popcount(v & mask_i) for the masks byteMasks[0:3], then
+// residueMasks[0:5].
+type popSums struct {
+	cnt, wsum uint64
+	m         [8]uint64
+}
+
+// sumsGo computes popSums with math/bits.
+func sumsGo(seg []byte) popSums {
+	var s popSums
+	bm, rm := byteMasks, residueMasks
+	for k := range len(seg) / 8 {
+		v := ^binary.LittleEndian.Uint64(seg[8*k:])
+		c := uint64(bits.OnesCount64(v))
+		s.cnt += c
+		s.wsum += c * uint64(k)
+		s.m[0] += uint64(bits.OnesCount64(v & bm[0]))
+		s.m[1] += uint64(bits.OnesCount64(v & bm[1]))
+		s.m[2] += uint64(bits.OnesCount64(v & bm[2]))
+		s.m[3] += uint64(bits.OnesCount64(v & rm[0]))
+		s.m[4] += uint64(bits.OnesCount64(v & rm[1]))
+		s.m[5] += uint64(bits.OnesCount64(v & rm[2]))
+		s.m[6] += uint64(bits.OnesCount64(v & rm[3]))
+		s.m[7] += uint64(bits.OnesCount64(v & rm[4]))
+	}
+	return s
+}
+
+// sumsFast is the fastest popSums this CPU has: sumsGo, or sumsAVX512 on
+// amd64 with AVX-512 VPOPCNTQ.
+var sumsFast = sumsGo
+
+// A tallyPath is one implementation of popSums, for the tests.
+type tallyPath struct {
+	name string
+	sums func(seg []byte) popSums
+}
+
+// tallyPaths are the implementations this CPU can run, sumsGo first.
+var tallyPaths = []tallyPath{{"go", sumsGo}}
