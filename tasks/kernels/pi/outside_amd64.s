@@ -70,10 +70,10 @@ loop:
 	VPADDQ Z4, Z1, Z1 // next state
 	VPADDQ Z4, Z2, Z2 // next state
 	VPADDQ Z4, Z3, Z3 // next state
-	VPSRLQ $32, Z12, Z16 // x
-	VPSRLQ $32, Z13, Z17 // x
-	VPSRLQ $32, Z14, Z18 // x
-	VPSRLQ $32, Z15, Z19 // x
+	VPSHUFD $0xb1, Z12, Z16 // x in the low half (a shuffle, off the shift port)
+	VPSHUFD $0xb1, Z13, Z17 // x in the low half (a shuffle, off the shift port)
+	VPSHUFD $0xb1, Z14, Z18 // x in the low half (a shuffle, off the shift port)
+	VPSHUFD $0xb1, Z15, Z19 // x in the low half (a shuffle, off the shift port)
 	VPMULUDQ Z16, Z16, Z16 // x²
 	VPMULUDQ Z17, Z17, Z17 // x²
 	VPMULUDQ Z18, Z18, Z18 // x²
