@@ -41,13 +41,19 @@ func fastInput(raw []byte) (input []byte, ok bool) {
 	}
 	input = make([]byte, 0, valueSize*(bytes.Count(raw, []byte(","))+1))
 	for {
-		i = skipSpace(s, i+1) // after '[' or ','
+		i++ // after '[' or ','
+		if i < len(s) && s[i] <= ' ' {
+			i = skipSpace(s, i)
+		}
 		x, end, ok := parseNumber(s, i)
 		if !ok || !(math.Abs(x) <= MaxAbs) {
 			return nil, false
 		}
 		input = binary.LittleEndian.AppendUint64(input, math.Float64bits(x))
-		i = skipSpace(s, end)
+		i = end
+		if i < len(s) && s[i] <= ' ' {
+			i = skipSpace(s, i)
+		}
 		if i < len(s) && s[i] == ']' {
 			break
 		}
@@ -73,8 +79,10 @@ func skipSpace(s string, i int) int {
 	return i
 }
 
-// pow10 are the powers of ten that float64 holds exactly.
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+// pow10 are the powers of ten that float64 holds exactly, 10^0 to 10^22,
+// padded to 32 entries so that an index masked with 31 needs no bounds
+// check.
+var pow10 = [32]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // parseNumber parses the JSON number starting at i and returns its value
@@ -147,9 +155,9 @@ func parseNumber(s string, i int) (x float64, end int, ok bool) {
 	if nd <= 19 && m <= 1<<53 && e >= -22 && e <= 22 {
 		x = float64(m)
 		if e >= 0 {
-			x *= pow10[e]
+			x *= pow10[e&31]
 		} else {
-			x /= pow10[-e]
+			x /= pow10[-e&31]
 		}
 		if neg {
 			x = -x

@@ -103,11 +103,11 @@ func BenchmarkSlowInput4M(b *testing.B) {
 func BenchmarkFastInput4M(b *testing.B) {
 	raw := benchBody()
 	b.SetBytes(int64(len(raw)))
-	for b.Loop() {
+	threadCPU(b, int64(len(raw)), func() {
 		if _, ok := fastInput(raw); !ok {
 			b.Fatal("fast path refused")
 		}
-	}
+	})
 }
 
 // FuzzParseNumber: parseNumber finds the same token as numberEnd and the
@@ -170,9 +170,9 @@ func TestParseNumberAgainstStrconv(t *testing.T) {
 func BenchmarkFastInputRef4M(b *testing.B) {
 	raw := benchBody()
 	b.SetBytes(int64(len(raw)))
-	for b.Loop() {
+	threadCPU(b, int64(len(raw)), func() {
 		if _, ok := fastInputRef(raw); !ok {
 			b.Fatal("fast path refused")
 		}
-	}
+	})
 }
