@@ -65,8 +65,10 @@
 // Each piece checks ctx before every block (a few milliseconds of work).
 //
 // Figures (docs/BENCHMARKS-kernels.md, scripts/primesbench): π(10^10) in
-// about 1.6–2× primesieve 11's CPU time on one core of this project's
-// 2-core machine, measured beside it in one run.
+// 1.36–1.64× primesieve 11's CPU time on one thread (medians of three
+// runs in four sessions on a loaded 2-core machine, beside it in each run),
+// 1.47–1.51× on two; before the specialised crossing-off, the assembly and
+// the one-pass presieve it was about 2.1×.
 //
 // # Why the result does not depend on the chunking
 //
