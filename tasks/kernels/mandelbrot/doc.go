@@ -46,6 +46,13 @@
 // 7× on the seahorse valley, 8× on the edge of the cardioid (batches whose
 // lanes escape at very different iterations wait for the slowest lane).
 //
+// CPUs with AVX2 but not AVX-512 run escape12AVX2 (escape_avx2_amd64.s):
+// three vectors of four lanes, the same operations in the same order, with
+// the escape and cycle tests as bit masks in general registers (VMOVMSKPD)
+// and a scalar store of a lane's count when it escapes. Measured here: 2.8–
+// 4.6× the pure-Go path (three runs each of the default and seahorse views),
+// so below the 4× of the AVX-512 path on such machines.
+//
 // An orbit that comes back exactly (==) to an earlier value is periodic and
 // can never escape, so the iteration stops early and the pixel is inside
 // (Brent's cycle detection: the orbit is compared with a checkpoint that
