@@ -35,7 +35,8 @@ apt_get() {
 }
 
 # ensure_tools installs redis-server and redis-sentinel (always: the fault
-# drills start their own servers), chromium for the dashboard's browser
+# drills start their own servers), primesieve (an anchor the primes kernel
+# is checked against), chromium for the dashboard's browser
 # tests (unless CRUNCH_SKIP_BROWSER=1) and a C compiler (only when $1 is
 # "cc").
 ensure_tools() {
@@ -43,6 +44,8 @@ ensure_tools() {
 	command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 	# The Sentinel drills (internal/redistest) run Debian's redis-sentinel.
 	command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
+	# The primes kernel's counts are cross-checked against Debian's primesieve.
+	command -v primesieve >/dev/null 2>&1 || missing+=(primesieve)
 	if [[ ${CRUNCH_SKIP_BROWSER:-} != 1 ]] && ! command -v chromium >/dev/null 2>&1; then
 		missing+=(chromium fonts-dejavu-core)
 	fi

@@ -53,6 +53,22 @@
 // v = (p·q)/n; stderr = 4·√v (math.Sqrt, correctly rounded). They are
 // encoded by encoding/json (shortest representation that round-trips).
 //
+// # SIMD
+//
+// On amd64 CPUs with AVX-512F and AVX-512DQ (checked at run time with
+// golang.org/x/sys/cpu) samples are drawn 32 at a time by outside32AVX512
+// (outside_amd64.s): four vectors of eight SplitMix64 states stepping by
+// 32·γ, the two 64-bit products by VPMULLQ, x² and y² by VPMULUDQ, and the
+// carry of x² + y² found by an unsigned compare (the sum wrapped iff it is
+// below x²). It is the same integer arithmetic, so the same points are
+// inside; TestPathsMatchPoint checks every path the CPU has against Point,
+// sample by sample. Ranges are cut into multiples of 32 for it, the rest
+// drawn by the pure-Go countInside (the build tag purego, or a CPU without
+// AVX-512DQ, leaves only that). Measured here: 3.2–6.1×, median 4.1×, the
+// pure-Go path's samples per second on one core (BenchmarkPaths, five runs
+// on a loaded machine), bound by VPMULLQ, three micro-ops on one port; x is
+// moved to the low half by VPSHUFD rather than a shift, off that port.
+//
 // # Partials
 //
 // 17 bytes: a version byte (1), then the chunk's number of samples and

@@ -131,7 +131,7 @@ func draw(ctx context.Context, seed, lo, hi uint64) (uint64, error) {
 				if err := gctx.Err(); err != nil {
 					return err
 				}
-				counts[k] += countInside(seed, a, min(a+block, b))
+				counts[k] += countFast(seed, a, min(a+block, b))
 			}
 			return nil
 		})

@@ -1,5 +1,7 @@
 package primes
 
+//go:generate go run genwheel.go
+
 import (
 	"encoding/json"
 	"fmt"

@@ -412,3 +412,7 @@ func BenchmarkRunPi1e10(b *testing.B) { benchmark(b, 0, 1e10) }
 
 // BenchmarkRunChunkNear1e12 is one default-sized chunk just below 10^12.
 func BenchmarkRunChunkNear1e12(b *testing.B) { benchmark(b, 1e12-1e9, 1e9) }
+
+// BenchmarkRunLast1e9Below1e10 is the last 10^9 numbers below 10^10: the
+// sieving primes of π(10^10) in a tenth of its time.
+func BenchmarkRunLast1e9Below1e10(b *testing.B) { benchmark(b, 9e9, 1e9) }

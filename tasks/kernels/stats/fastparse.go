@@ -5,19 +5,24 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+	"unsafe"
 )
 
 // fastInput is the fast path of Prepare for the common request, exactly
 // {"values": [numbers]} with any JSON whitespace: it scans the bytes once and
 // writes the input directly, about four times faster than decoding with
 // encoding/json (whose reflection, validation pass and slice growth
-// dominate for millions of numbers). It accepts only what the strict
+// dominate for millions of numbers); parseNumber parses most numbers in
+// the same single scan that delimits them. It accepts only what the strict
 // tasks.Params path accepts, with the same values (both parse with
 // strconv.ParseFloat), and reports false for anything else — other or
 // repeated fields, escapes, bad numbers, values out of bounds, an empty
 // array — so that the slow path can report the error precisely.
 func fastInput(raw []byte) (input []byte, ok bool) {
-	s := string(raw) // one copy; tokens below are substrings of it
+	// A read-only view of raw, not a copy: nothing below writes to raw or
+	// keeps a token past the call (strconv.ParseFloat copies the string it
+	// puts into an error).
+	s := unsafe.String(unsafe.SliceData(raw), len(raw))
 	i := skipSpace(s, 0)
 	if !hasAt(s, i, "{") {
 		return nil, false
@@ -36,21 +41,23 @@ func fastInput(raw []byte) (input []byte, ok bool) {
 	}
 	input = make([]byte, 0, valueSize*(bytes.Count(raw, []byte(","))+1))
 	for {
-		i = skipSpace(s, i+1) // after '[' or ','
-		end := numberEnd(s, i)
-		if end == i {
-			return nil, false
+		i++ // after '[' or ','
+		if i < len(s) && s[i] <= ' ' {
+			i = skipSpace(s, i)
 		}
-		x, err := strconv.ParseFloat(s[i:end], 64)
-		if err != nil || !(math.Abs(x) <= MaxAbs) {
+		x, end, ok := parseNumber(s, i)
+		if !ok || !(math.Abs(x) <= MaxAbs) {
 			return nil, false
 		}
 		input = binary.LittleEndian.AppendUint64(input, math.Float64bits(x))
-		i = skipSpace(s, end)
-		if hasAt(s, i, "]") {
+		i = end
+		if i < len(s) && s[i] <= ' ' {
+			i = skipSpace(s, i)
+		}
+		if i < len(s) && s[i] == ']' {
 			break
 		}
-		if !hasAt(s, i, ",") {
+		if i >= len(s) || s[i] != ',' {
 			return nil, false
 		}
 	}
@@ -70,6 +77,95 @@ func skipSpace(s string, i int) int {
 		i++
 	}
 	return i
+}
+
+// pow10 are the powers of ten that float64 holds exactly, 10^0 to 10^22,
+// padded to 32 entries so that an index masked with 31 needs no bounds
+// check.
+var pow10 = [32]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseNumber parses the JSON number starting at i and returns its value
+// correctly rounded to float64, as strconv.ParseFloat does, and its end; ok
+// is false when there is no JSON number at i (RFC 8259 grammar, as
+// numberEnd) or strconv.ParseFloat would fail.
+//
+// It reads the digits into an integer m and a decimal exponent e while
+// checking the grammar. When m ≤ 2^53 and |e| ≤ 22, both m and 10^|e| are
+// exact float64s, so one IEEE multiplication or division rounds the exact
+// value m·10^e once, correctly (Clinger's fast path, which strconv also
+// takes first). Other numbers (more than 19 significant digits, large
+// exponents) go to strconv.ParseFloat.
+func parseNumber(s string, i int) (x float64, end int, ok bool) {
+	start := i
+	neg := i < len(s) && s[i] == '-'
+	if neg {
+		i++
+	}
+	// m takes every digit of the integer and fraction parts; it is exact
+	// (no overflow) while there are at most 19 of them.
+	var m uint64
+	j := i
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i]-'1' < 9:
+		for ; i < len(s) && s[i]-'0' <= 9; i++ {
+			m = m*10 + uint64(s[i]-'0')
+		}
+	default:
+		return 0, start, false
+	}
+	nd := i - j // digits in m
+	e := 0      // decimal exponent of m
+	if i < len(s) && s[i] == '.' {
+		i++
+		j := i
+		for ; i < len(s) && s[i]-'0' <= 9; i++ {
+			m = m*10 + uint64(s[i]-'0')
+		}
+		if i == j {
+			return 0, start, false
+		}
+		nd += i - j
+		e = j - i
+	}
+	if i < len(s) && s[i]|0x20 == 'e' {
+		i++
+		eneg := false
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			eneg = s[i] == '-'
+			i++
+		}
+		j := i
+		x := 0
+		for ; i < len(s) && s[i]-'0' <= 9; i++ {
+			if x < 100_000 {
+				x = x*10 + int(s[i]-'0')
+			}
+		}
+		if i == j {
+			return 0, start, false
+		}
+		if eneg {
+			x = -x
+		}
+		e += x
+	}
+	if nd <= 19 && m <= 1<<53 && e >= -22 && e <= 22 {
+		x = float64(m)
+		if e >= 0 {
+			x *= pow10[e&31]
+		} else {
+			x /= pow10[-e&31]
+		}
+		if neg {
+			x = -x
+		}
+		return x, i, true
+	}
+	x, err := strconv.ParseFloat(s[start:i], 64)
+	return x, i, err == nil
 }
 
 // numberEnd returns the end of the JSON number starting at i (RFC 8259:

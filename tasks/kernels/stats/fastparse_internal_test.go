@@ -1,6 +1,8 @@
 package stats
 
 import (
+	"math"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 
@@ -45,6 +47,9 @@ func TestFastInput(t *testing.T) {
 			t.Parallel()
 			fast, ok := fastInput([]byte(tt.raw))
 			require.Equal(t, tt.fast, ok)
+			ref, refOK := fastInputRef([]byte(tt.raw))
+			require.Equal(t, refOK, ok)
+			require.Equal(t, ref, fast)
 			if ok {
 				slow, err := slowInput([]byte(tt.raw))
 				require.NoError(t, err)
@@ -98,9 +103,76 @@ func BenchmarkSlowInput4M(b *testing.B) {
 func BenchmarkFastInput4M(b *testing.B) {
 	raw := benchBody()
 	b.SetBytes(int64(len(raw)))
-	for b.Loop() {
+	threadCPU(b, int64(len(raw)), func() {
 		if _, ok := fastInput(raw); !ok {
 			b.Fatal("fast path refused")
 		}
+	})
+}
+
+// FuzzParseNumber: parseNumber finds the same token as numberEnd and the
+// same float64 bits as strconv.ParseFloat, or fails where either does.
+func FuzzParseNumber(f *testing.F) {
+	for _, s := range []string{"0", "-0", "1", "123.456", "-0.000123e-5", "9007199254740993", "9007199254740992e3",
+		"1e22", "1e23", "123456789012345678901234567890", "4.9406564584124654e-324", "2.2250738585072011e-308",
+		"1.7976931348623157e308", "1e309", "0.1", "1e-22", "3e-23", "12345678901234567.89", "01", "1.", ".5", "1e", "-", "1e+", "5,"} {
+		f.Add(s)
 	}
+	f.Fuzz(func(t *testing.T, s string) {
+		x, end, ok := parseNumber(s, 0)
+		want := numberEnd(s, 0)
+		if want == 0 {
+			require.False(t, ok, "%q", s)
+			return
+		}
+		y, err := strconv.ParseFloat(s[:want], 64)
+		require.Equal(t, err == nil, ok, "%q", s)
+		require.Equal(t, want, end, "%q", s)
+		if ok {
+			require.Equal(t, math.Float64bits(y), math.Float64bits(x), "%q: %v, want %v", s, x, y)
+		}
+	})
+}
+
+func TestParseNumberAgainstStrconv(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 200_000 {
+		var b []byte
+		if rng.IntN(3) == 0 {
+			b = append(b, '-')
+		}
+		b = strconv.AppendUint(b, rng.Uint64()>>rng.IntN(64), 10)
+		if rng.IntN(2) == 0 {
+			b = append(b, '.')
+			b = strconv.AppendUint(b, rng.Uint64()>>rng.IntN(64), 10)
+		}
+		if rng.IntN(3) == 0 {
+			b = append(b, "e-+"[rng.IntN(3)])
+			b = strconv.AppendInt(b, int64(rng.IntN(700)), 10)
+		}
+		s := string(b)
+		if numberEnd(s, 0) != len(s) {
+			continue // 0-prefixed integer parts are not JSON
+		}
+		want, err := strconv.ParseFloat(s, 64)
+		x, end, ok := parseNumber(s, 0)
+		require.Equal(t, err == nil, ok, s)
+		require.Equal(t, len(s), end, s)
+		if ok {
+			require.Equal(t, math.Float64bits(want), math.Float64bits(x), s)
+		}
+	}
+}
+
+// BenchmarkFastInputRef4M is the fast path as it was (numberEnd, then
+// strconv.ParseFloat): the baseline of BenchmarkFastInput4M, in one run.
+func BenchmarkFastInputRef4M(b *testing.B) {
+	raw := benchBody()
+	b.SetBytes(int64(len(raw)))
+	threadCPU(b, int64(len(raw)), func() {
+		if _, ok := fastInputRef(raw); !ok {
+			b.Fatal("fast path refused")
+		}
+	})
 }
