@@ -64,7 +64,7 @@
 // errgroup limited to GOMAXPROCS; the pieces' tallies are added in order.
 // Each piece checks ctx before every block (a few milliseconds of work).
 //
-// Figures (docs/BENCHMARKS-kernels.md, scripts/primesbench): π(10^10) in
+// Figures (BENCHMARKS.md, scripts/primesbench): π(10^10) in
 // 1.36–1.64× primesieve 11's CPU time on one thread (medians of three
 // runs in four sessions on a loaded 2-core machine, beside it in each run),
 // 1.47–1.51× on two; before the specialised crossing-off, the assembly and
