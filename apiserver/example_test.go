@@ -13,6 +13,7 @@ import (
 
 	"github.com/crunchjobs/crunch/apiserver"
 	"github.com/crunchjobs/crunch/client"
+	"github.com/crunchjobs/crunch/internal/redistest"
 	"github.com/crunchjobs/crunch/tasks"
 	"github.com/crunchjobs/crunch/workerserver"
 )
@@ -71,8 +72,8 @@ func (sumSquares) Reduce(_ context.Context, _ json.RawMessage, _ tasks.Input, pa
 // program (they are usually two programs, each a line long: see Main).
 // Getenv stands in for the environment.
 func ExampleRun() {
-	redisURL, namespace := testRedis()
-	addr := freeAddr()
+	redisURL, namespace := redistest.ForExample()
+	addr := redistest.FreeAddr()
 	env := map[string]string{"REDIS_URL": redisURL, "CRUNCH_NAMESPACE": namespace, "CRUNCH_HTTP_ADDR": addr}
 	getenv := func(k string) string { return env[k] }
 

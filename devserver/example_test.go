@@ -12,6 +12,7 @@ import (
 	"github.com/crunchjobs/crunch/client"
 	"github.com/crunchjobs/crunch/devserver"
 	"github.com/crunchjobs/crunch/examples/option-pricing/pricing"
+	"github.com/crunchjobs/crunch/internal/redistest"
 	"github.com/crunchjobs/crunch/tasks"
 )
 
@@ -19,8 +20,8 @@ import (
 // example's kernel beside the built-ins, on the Redis that REDIS_URL
 // names. Getenv stands in for the environment.
 func ExampleRun() {
-	redisURL, namespace := testRedis()
-	addr := freeAddr()
+	redisURL, namespace := redistest.ForExample()
+	addr := redistest.FreeAddr()
 	env := map[string]string{"REDIS_URL": redisURL, "CRUNCH_NAMESPACE": namespace, "CRUNCH_HTTP_ADDR": addr}
 	price(addr, func(k string) string { return env[k] })
 	// Output:
@@ -31,7 +32,7 @@ func ExampleRun() {
 // With REDIS_URL unset, Run embeds an in-memory Redis (and warns, on
 // Stderr, that nothing is durable): nothing to install to try a kernel.
 func ExampleRun_embeddedRedis() {
-	addr := freeAddr()
+	addr := redistest.FreeAddr()
 	price(addr, func(k string) string {
 		if k == "CRUNCH_HTTP_ADDR" {
 			return addr

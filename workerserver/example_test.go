@@ -12,6 +12,7 @@ import (
 	"github.com/crunchjobs/crunch/apiserver"
 	"github.com/crunchjobs/crunch/client"
 	"github.com/crunchjobs/crunch/examples/option-pricing/pricing"
+	"github.com/crunchjobs/crunch/internal/redistest"
 	"github.com/crunchjobs/crunch/tasks"
 	"github.com/crunchjobs/crunch/workerserver"
 )
@@ -23,8 +24,8 @@ import (
 // They are usually separate programs (see Main); here they are goroutines
 // of one, and Getenv stands in for their environments.
 func ExampleRun() {
-	redisURL, namespace := testRedis()
-	addr := freeAddr()
+	redisURL, namespace := redistest.ForExample()
+	addr := redistest.FreeAddr()
 	env := func(id string) func(string) string {
 		m := map[string]string{"REDIS_URL": redisURL, "CRUNCH_NAMESPACE": namespace, "CRUNCH_HTTP_ADDR": addr,
 			"CRUNCH_WORKER_ID": id, "CRUNCH_WORKER_CONCURRENCY": "1"}
