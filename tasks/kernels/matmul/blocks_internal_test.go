@@ -10,10 +10,10 @@ import (
 	"github.com/crunchjobs/crunch/tasks"
 )
 
-// TestBlockingDoesNotChangeC cuts the product into blocks of rows and
-// panels of columns of every size and checks that the partials, C included,
-// are the same bytes: the order of each entry's terms does not depend on
-// the shape of the Dgemm calls.
+// TestBlockingDoesNotChangeC cuts the product into row blocks of every size
+// and runs it on every path this CPU has, and checks that the partials, C
+// included, are the same bytes: the order of each entry's terms does not
+// depend on the blocking or the kernel.
 func TestBlockingDoesNotChangeC(t *testing.T) {
 	t.Parallel()
 	a, b := make([][]float64, 200), make([][]float64, 90)
@@ -42,12 +42,14 @@ func TestBlockingDoesNotChangeC(t *testing.T) {
 		}
 		for _, r := range []tasks.Range{{Lo: 3, Hi: 200}, {Lo: 199, Hi: 200}} {
 			ch := tasks.Chunk{Range: r, Params: prep.Params, Input: input}
-			want, err := run(t.Context(), ch, 1<<40)
+			want, err := run(t.Context(), ch, 1<<40, genericPath)
 			require.NoError(t, err)
-			for _, budget := range []int{1, 2 * 64 * 130 * 200, 1 << 22} {
-				got, err := run(t.Context(), ch, budget)
-				require.NoError(t, err)
-				require.Equal(t, want, got, "range %v budget %d", r, budget)
+			for _, p := range paths() {
+				for _, budget := range []int64{1, 2 * 64 * 130 * 200, 1 << 22, 1 << 40} {
+					got, err := run(t.Context(), ch, budget, p)
+					require.NoError(t, err)
+					require.Equal(t, want, got, "range %v budget %d path %s", r, budget, p.name)
+				}
 			}
 		}
 	}
