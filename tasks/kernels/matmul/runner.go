@@ -118,20 +118,24 @@ func (j *job) rowsA(lo, hi int, dst []float64) error {
 	return nil
 }
 
-// bPool recycles the buffers that hold packed B (128 MiB for n = 4096)
-// from one Run to the next: touching freshly mapped memory costs the kernel
-// a page fault per page, a good part of a chunk's time. Like every
-// sync.Pool it lets idle buffers go after two garbage collections.
-var bPool sync.Pool
+// blockPool recycles the row blocks of A and C (up to 8 MiB each) from
+// one Run to the next: touching freshly mapped memory costs a page fault
+// per page.
+var blockPool sync.Pool
+
+// getBlock returns a buffer of n entries from blockPool, or a new one;
+// its contents are arbitrary.
+func getBlock(n int) []float64 {
+	if p, ok := blockPool.Get().(*[]float64); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float64, n)
+}
 
 // matrixB returns all of B packed for path p, generating (or reading) its
-// rows on every core straight into the packed layout. Hand its data back
-// to bPool when done.
-func (j *job) matrixB(ctx context.Context, p path) (packedB, error) {
-	var buf []float64
-	if b, ok := bPool.Get().(*[]float64); ok {
-		buf = *b
-	}
+// rows on every core straight into the packed layout, in buf when it is
+// large enough.
+func (j *job) matrixB(ctx context.Context, p path, buf []float64) (packedB, error) {
 	b := newPackedB(buf, j.inner, j.cols, p.nr) // every entry is overwritten below
 	if !j.random {
 		row := make([]float64, j.cols)
@@ -186,9 +190,17 @@ func run(ctx context.Context, ch tasks.Chunk, budget int64, p path) ([]byte, err
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("matmul: %w", err)
 	}
-	b, err := j.matrixB(ctx, p)
-	defer bPool.Put(&b.data)
-	if err != nil {
+	var b packedB
+	if j.random {
+		var done func()
+		b, done, err = bCache.get(ctx, bKey{seed: j.seed, n: j.inner, nr: p.nr}, func(ctx context.Context, buf []float64) (packedB, error) {
+			return j.matrixB(ctx, p, buf)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("matmul: %w", err)
+		}
+		defer done()
+	} else if b, err = j.matrixB(ctx, p, nil); err != nil {
 		return nil, err
 	}
 	if j.keepC() {
@@ -199,20 +211,19 @@ func run(ctx context.Context, ch tasks.Chunk, budget int64, p path) ([]byte, err
 	// the memory held for rows of A and C.
 	rows := int(hi - lo)
 	block := int(min(int64(rows), max(1, budget/(2*int64(j.inner)*int64(j.cols)))))
-	a := make([]float64, block*j.inner)
-	c := make([]float64, block*j.cols)
+	a, c := getBlock(block*j.inner), getBlock(block*j.cols)
+	defer blockPool.Put(&a)
+	defer blockPool.Put(&c)
+	procs := runtime.GOMAXPROCS(0)
 	for r := int(lo); r < int(hi); r += block {
 		m := min(block, int(hi)-r)
 		if err := j.rowsA(r, r+m, a[:m*j.inner]); err != nil {
 			return nil, err
 		}
-		if err := gemm(ctx, p, runtime.GOMAXPROCS(0), a, m, &b, c); err != nil {
+		if err := gemm(ctx, p, procs, a, m, &b, c); err != nil {
 			return nil, err
 		}
-		for _, x := range c[:m*j.cols] {
-			part.sum.Add(x)
-			part.squares.AddSquare(x)
-		}
+		addSums(&part.sum, &part.squares, c[:m*j.cols], procs)
 		if part.c != nil {
 			part.c = append(part.c, c[:m*j.cols]...)
 		}
@@ -269,4 +280,27 @@ func (Runner) Reduce(ctx context.Context, params json.RawMessage, input tasks.In
 		return nil, fmt.Errorf("matmul: result: %w", err)
 	}
 	return &tasks.Output{Result: out}, nil
+}
+
+// addSums adds the entries of c, and their squares, to sum and squares,
+// on up to procs goroutines, each with its own exact sums merged at the
+// end: exact sums do not depend on the grouping.
+func addSums(sum, squares *exact.Sum, c []float64, procs int) {
+	pieces := max(1, min(procs, len(c)/(1<<14)))
+	sums := make([][2]exact.Sum, pieces)
+	var wg sync.WaitGroup
+	for p := range pieces {
+		wg.Go(func() {
+			s := &sums[p]
+			for _, x := range c[p*len(c)/pieces : (p+1)*len(c)/pieces] {
+				s[0].Add(x)
+				s[1].AddSquare(x)
+			}
+		})
+	}
+	wg.Wait()
+	for p := range sums {
+		sum.Merge(&sums[p][0])
+		squares.Merge(&sums[p][1])
+	}
 }
