@@ -36,6 +36,17 @@ def kernel(name, mr, nvec, vb, reg, acc_regs, b_regs, bc_regs, zero_op, load_op,
     w("\tMOVQ ldc+32(FP), DX")
     w("\tSHLQ $3, DX")
     w("\tMOVQ load+40(FP), AX")
+    if PFC:
+        # Prefetch the next tile down (the caller's next call), whose loads
+        # and stores would otherwise wait on memory.
+        w(f"\tMOVQ DX, R9")
+        w(f"\tIMULQ ${mr}, R9")
+        w(f"\tADDQ DI, R9")
+        for r in range(mr):
+            for off in range(0, nr*8, 64):
+                w(f"\tPREFETCHT0 {off}(R9)")
+            if r < mr-1:
+                w("\tADDQ DX, R9")
     w("\tTESTQ AX, AX")
     w(f"\tJZ {name}_zero")
     w("\tMOVQ DI, R8")
@@ -108,6 +119,7 @@ def kernel(name, mr, nvec, vb, reg, acc_regs, b_regs, bc_regs, zero_op, load_op,
 U = int(os.environ.get("U", "2"))
 PF = int(os.environ.get("PF", "8"))
 PFB = int(os.environ.get("PFB", "0"))
+PFC = int(os.environ.get("PFC", "1"))
 kernel("kernAVX512", 14, 2, 8, "Z", list(range(28)), [28, 29], [30, 31], "VPXORQ", "VMOVUPD", "VMOVUPD", True, U, PF)
 kernel("kernAVX2", 6, 2, 4, "Y", list(range(12)), [12, 13], [14, 15], "VXORPD", "VMOVUPD", "VMOVUPD", True, U, PF)
 open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_amd64.s"), "w").write("\n".join(out))
