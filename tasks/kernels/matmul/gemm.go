@@ -231,4 +231,3 @@ func kernGeneric(kc int, a, b, c *float64, ldc int, load int) {
 	cs[2*ldc], cs[2*ldc+1], cs[2*ldc+2], cs[2*ldc+3] = c20, c21, c22, c23
 	cs[3*ldc], cs[3*ldc+1], cs[3*ldc+2], cs[3*ldc+3] = c30, c31, c32, c33
 }
-
