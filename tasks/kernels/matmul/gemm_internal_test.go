@@ -132,3 +132,23 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkMicroKernel is each path's micro-kernel alone, on one tile with
+// its slivers of A and B in the L1 cache: the ceiling the whole product
+// approaches when packing and memory cost nothing.
+func BenchmarkMicroKernel(b *testing.B) {
+	for _, p := range paths() {
+		b.Run(p.name, func(b *testing.B) {
+			a, bs, c := testMatrix(p.mr, kcBlock, 1), testMatrix(kcBlock, p.nr, 2), make([]float64, p.mr*p.nr)
+			cpu0 := cpuTime()
+			for b.Loop() {
+				for range 100 {
+					p.kernel(kcBlock, &a[0], &bs[0], &c[0], p.nr, 0)
+				}
+			}
+			flops := 2 * float64(p.mr*p.nr*kcBlock) * 100 * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOPS")
+			b.ReportMetric(flops/(cpuTime()-cpu0).Seconds()/1e9, "GFLOP/cpu-s")
+		})
+	}
+}
