@@ -154,11 +154,11 @@ func (j *job) matrixB(ctx context.Context, p path, buf []float64) (packedB, erro
 	for piece := range pieces {
 		lo, hi := piece*j.inner/pieces, (piece+1)*j.inner/pieces
 		g.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("matmul: %w", err)
-			}
 			row := make([]float64, j.cols)
 			for k := lo; k < hi; k++ {
+				if err := ctx.Err(); err != nil {
+					return fmt.Errorf("matmul: %w", err)
+				}
 				randomRow(j.seed, matB, k, row)
 				b.setRow(k, row)
 			}
