@@ -54,3 +54,31 @@ func TestBlockingDoesNotChangeC(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryPathEveryChunking reduces the partials of several chunkings,
+// computed on each path this CPU has, and requires the same result bytes as
+// the portable path's single chunk.
+func TestEveryPathEveryChunking(t *testing.T) {
+	t.Parallel()
+	for _, params := range []string{`{"n":150,"seed":4}`, `{"n":29,"seed":1}`} {
+		prep, err := Spec{}.Prepare(json.RawMessage(params))
+		require.NoError(t, err)
+		result := func(p path, chunks int) []byte {
+			partials := make([][]byte, chunks)
+			for i := range chunks {
+				ch := tasks.Chunk{Index: i, Total: chunks, Range: tasks.ChunkRange(prep.Extent, chunks, i), Params: prep.Params}
+				partials[i], err = run(t.Context(), ch, blockFlops, p)
+				require.NoError(t, err)
+			}
+			out, err := Runner{}.Reduce(t.Context(), prep.Params, nil, partials)
+			require.NoError(t, err)
+			return out.Result
+		}
+		want := result(genericPath, 1)
+		for _, p := range paths() {
+			for _, chunks := range []int{1, 2, 7, 64} {
+				require.Equal(t, string(want), string(result(p, chunks)), "%s on %s in %d chunks", params, p.name, chunks)
+			}
+		}
+	}
+}
