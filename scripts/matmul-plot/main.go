@@ -5,7 +5,7 @@
 //	go run ./scripts/matmul-plot -csv figures.csv -o docs/img/matmul-scaling.png
 //
 // Each point is the median over the benchmark's rounds of 2n³ / GFLOPS
-// (wall clock); both axes are logarithmic, so the n³ slope is a straight
+// (wall clock; with -cpu, CPU time: 2n³ / GFLOP per CPU-second); both axes are logarithmic, so the n³ slope is a straight
 // line and the gap between two lines is their ratio.
 package main
 
@@ -31,8 +31,9 @@ func main() {
 	in := flag.String("csv", "", "figures from scripts/bench-matmul.sh (CSV=…)")
 	out := flag.String("o", "docs/img/matmul-scaling.png", "PNG to write")
 	title := flag.String("title", "C = A·B, n×n float64: time per product", "plot title")
+	cpu := flag.Bool("cpu", false, "plot CPU seconds per product (work / GFLOP per CPU-second) instead of wall-clock seconds")
 	flag.Parse()
-	if err := run(*in, *out, *title); err != nil {
+	if err := run(*in, *out, *title, *cpu); err != nil {
 		slog.Error("matmul-plot", "err", err)
 		os.Exit(1)
 	}
@@ -44,7 +45,7 @@ type series struct {
 	threads int
 }
 
-func run(in, out, title string) error {
+func run(in, out, title string, cpu bool) error {
 	if in == "" {
 		return errors.New("-csv is required")
 	}
@@ -53,7 +54,7 @@ func run(in, out, title string) error {
 		return fmt.Errorf("open figures: %w", err)
 	}
 	defer f.Close()
-	times, err := readTimes(f)
+	times, err := readTimes(f, cpu)
 	if err != nil {
 		return err
 	}
@@ -61,6 +62,9 @@ func run(in, out, title string) error {
 	p.Title.Text = title
 	p.X.Label.Text = "n"
 	p.Y.Label.Text = "seconds per product (median over rounds)"
+	if cpu {
+		p.Y.Label.Text = "CPU seconds per product (median over rounds)"
+	}
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Top, p.Legend.Left = false, false
@@ -128,8 +132,9 @@ func compareStrings(a, b string) int {
 }
 
 // readTimes reads the CSV (impl,n,threads,round,gflops,gflops_per_cpu_s)
-// into the median seconds per product of each series, by n.
-func readTimes(r io.Reader) (map[series]plotter.XYs, error) {
+// into the median seconds per product of each series, by n: wall-clock
+// seconds from gflops, or CPU seconds from gflops_per_cpu_s.
+func readTimes(r io.Reader, cpu bool) (map[series]plotter.XYs, error) {
 	rows, err := csv.NewReader(r).ReadAll()
 	if err != nil {
 		return nil, fmt.Errorf("read figures: %w", err)
@@ -144,7 +149,14 @@ func readTimes(r io.Reader) (map[series]plotter.XYs, error) {
 		}
 		n, err1 := strconv.Atoi(row[1])
 		t, err2 := strconv.Atoi(row[2])
-		g, err3 := strconv.ParseFloat(row[4], 64)
+		field := row[4]
+		if cpu {
+			if len(row) < 6 || row[5] == "" {
+				continue // the service rows have no CPU figure
+			}
+			field = row[5]
+		}
+		g, err3 := strconv.ParseFloat(field, 64)
 		if err := errors.Join(err1, err2, err3); err != nil {
 			return nil, fmt.Errorf("line %d: %w", i+2, err)
 		}
