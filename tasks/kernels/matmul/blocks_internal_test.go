@@ -45,7 +45,11 @@ func TestBlockingDoesNotChangeC(t *testing.T) {
 			want, err := run(t.Context(), ch, 1<<40, genericPath)
 			require.NoError(t, err)
 			for _, p := range paths() {
-				for _, budget := range []int64{1, 2 * 64 * 130 * 200, 1 << 22, 1 << 40} {
+				budgets := []int64{1, 2 * 64 * 130 * 200, 1 << 22}
+				if p.name == genericPath.name {
+					budgets = budgets[1:] // slow under the race detector
+				}
+				for _, budget := range budgets {
 					got, err := run(t.Context(), ch, budget, p)
 					require.NoError(t, err)
 					require.Equal(t, want, got, "range %v budget %d path %s", r, budget, p.name)
@@ -60,7 +64,7 @@ func TestBlockingDoesNotChangeC(t *testing.T) {
 // the portable path's single chunk.
 func TestEveryPathEveryChunking(t *testing.T) {
 	t.Parallel()
-	for _, params := range []string{`{"n":150,"seed":4}`, `{"n":29,"seed":1}`} {
+	for _, params := range []string{`{"n":100,"seed":4}`, `{"n":29,"seed":1}`} {
 		prep, err := Spec{}.Prepare(json.RawMessage(params))
 		require.NoError(t, err)
 		result := func(p path, chunks int) []byte {
@@ -76,7 +80,7 @@ func TestEveryPathEveryChunking(t *testing.T) {
 		}
 		want := result(genericPath, 1)
 		for _, p := range paths() {
-			for _, chunks := range []int{1, 2, 7, 64} {
+			for _, chunks := range []int{1, 7, 64} {
 				require.Equal(t, string(want), string(result(p, chunks)), "%s on %s in %d chunks", params, p.name, chunks)
 			}
 		}
