@@ -2,6 +2,7 @@ package matmul
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -73,7 +74,7 @@ func (pc *packedCache) try(ctx context.Context, key bKey, gen func(ctx context.C
 		case <-e.ready:
 		case <-ctx.Done():
 			pc.release(key, e)
-			return packedB{}, nil, ctx.Err(), false
+			return packedB{}, nil, fmt.Errorf("matmul: %w", ctx.Err()), false
 		}
 		if e.err != nil {
 			pc.release(key, e)

@@ -83,10 +83,11 @@
 // tests run every path the CPU has against a scalar math.FMA reference, bit
 // for bit, on edge shapes, blockings and worker counts.
 //
-// On this kind of machine (2 cores of an Intel Xeon with AVX-512, L2
-// 2 MiB per core) the product alone reaches about 0.75–0.85 of OpenBLAS
-// 0.3.21's DGEMM on one thread; docs/BENCHMARKS-matmul.md has the figures
-// and how they were measured.
+// On a 2-core Intel Xeon with AVX-512 (L2 2 MiB per core), shared with
+// other work while measured, the product alone ran at 0.82–0.89 of OpenBLAS
+// 0.3.21's DGEMM per CPU-second on the same number of threads (medians, n =
+// 512–4096) and 0.66–0.94 on the wall clock; docs/BENCHMARKS-matmul.md has
+// the figures, how they were measured, and where the rest of the time goes.
 //
 // # Sums
 //

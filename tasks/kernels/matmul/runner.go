@@ -118,7 +118,7 @@ func (j *job) rowsA(lo, hi int, dst []float64) error {
 	return nil
 }
 
-// blockPool recycles the row blocks of A and C (up to 8 MiB each) from
+// blockPool recycles the row blocks of A and C (up to 16 MiB each) from
 // one Run to the next: touching freshly mapped memory costs a page fault
 // per page.
 var blockPool sync.Pool
@@ -197,7 +197,7 @@ func run(ctx context.Context, ch tasks.Chunk, budget int64, p path) ([]byte, err
 			return j.matrixB(ctx, p, buf)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("matmul: %w", err)
+			return nil, err
 		}
 		defer done()
 	} else if b, err = j.matrixB(ctx, p, nil); err != nil {
