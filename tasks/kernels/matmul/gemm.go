@@ -109,15 +109,15 @@ func (b *packedB) setRow(k int, row []float64) {
 func packA(dst, a []float64, lda, mc, pc, kc, mr int) {
 	for s := 0; s*mr < mc; s++ {
 		d := dst[s*kc*mr : (s+1)*kc*mr]
-		for r := range mr {
-			i := s*mr + r
-			if i >= mc {
-				for k := range kc {
-					d[k*mr+r] = 0
-				}
-				continue
-			}
-			row := a[i*lda+pc : i*lda+pc+kc]
+		h := min(mr, mc-s*mr)
+		if h < mr {
+			clear(d)
+		}
+		// Rows of the sliver one after the other: each read is
+		// sequential, each write strided by mr within the sliver (which
+		// stays in L1).
+		for r := range h {
+			row := a[(s*mr+r)*lda+pc : (s*mr+r)*lda+pc+kc]
 			for k, x := range row {
 				d[k*mr+r] = x
 			}
