@@ -113,9 +113,12 @@ def kernel(name, mr, nvec, vb, reg, acc_regs, b_regs, bc_regs, zero_op, load_op,
     w("\tRET")
     w("")
 
-# Unrolling of the inner loop, and how many inner steps ahead the packed A
-# sliver (streamed from L2) and B sliver (in L1 after its first use) are
-# prefetched (0: not at all).
+# Tuning knobs (environment variables, for experiments; the defaults are
+# what kernel_amd64.s is generated with): U, the unrolling of the inner
+# loop; PF and PFB, how many inner steps ahead the packed A sliver
+# (streamed from L2) and B sliver (in L1 after its first use) are
+# prefetched (0: not at all); PFC, whether the kernel prefetches the next
+# tile of C (the one the caller passes next, mr rows down).
 U = int(os.environ.get("U", "2"))
 PF = int(os.environ.get("PF", "8"))
 PFB = int(os.environ.get("PFB", "0"))
