@@ -84,9 +84,9 @@
 // for bit, on edge shapes, blockings and worker counts.
 //
 // On a 2-core Intel Xeon with AVX-512 (L2 2 MiB per core), shared with
-// other work while measured, the product alone ran at 0.82–0.89 of OpenBLAS
+// other work while measured, the product alone ran at 0.81–0.95 of OpenBLAS
 // 0.3.21's DGEMM per CPU-second on the same number of threads (medians, n =
-// 512–4096) and 0.66–0.94 on the wall clock; docs/BENCHMARKS-matmul.md has
+// 512–4096) and 0.66–1.04 on the wall clock; docs/BENCHMARKS-matmul.md has
 // the figures, how they were measured, and where the rest of the time goes.
 //
 // # Sums
