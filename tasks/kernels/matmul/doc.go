@@ -86,8 +86,8 @@
 // On a 2-core Intel Xeon with AVX-512 (L2 2 MiB per core), shared with
 // other work while measured, the product alone ran at 0.68–1.11 of OpenBLAS
 // 0.3.21's DGEMM per CPU-second on the same number of threads (medians over
-// rounds of four runs, n = 512–4096; 0.76 or more in all but one) and
-// 0.65–1.19 on the wall clock, n = 2048 on two threads being the weak spot;
+// rounds of five runs, n = 512–4096; 0.76 or more in all but two) and
+// 0.65–1.19 on the wall clock, n = 2048 being the weak spot;
 // docs/BENCHMARKS-matmul.md has the figures, how they were measured, and
 // where the rest of the time goes.
 //
