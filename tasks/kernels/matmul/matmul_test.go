@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -54,8 +53,9 @@ func explicit(a, b [][]float64) string {
 	return fmt.Sprintf(`{"a":%s,"b":%s}`, matrixJSON(a), matrixJSON(b))
 }
 
-// naive is the summation order the package doc promises:
-// ((0 + a_i0·b_0j) + a_i1·b_1j) + …, each operation rounded.
+// naive is the arithmetic the package doc promises, written out: every
+// entry of C one chain of fused multiply-adds in ascending order of the
+// inner index, c = fma(a_il, b_lj, c) from c = 0.
 func naive(a, b [][]float64) [][]float64 {
 	c := make([][]float64, len(a))
 	for i := range a {
@@ -63,7 +63,7 @@ func naive(a, b [][]float64) [][]float64 {
 		for j := range c[i] {
 			s := 0.0
 			for l := range b {
-				s += float64(a[i][l] * b[l][j])
+				s = math.FMA(a[i][l], b[l][j], s)
 			}
 			c[i][j] = s
 		}
@@ -160,33 +160,22 @@ func TestNonSquareAgainstNaive(t *testing.T) {
 				require.Nil(t, r.C)
 				require.NotContains(t, string(out.Result), `"c"`)
 				sum, squares := exactSums(t, want)
-				requireClose(t, rounded(sum), r.Checksum)
-				requireClose(t, math.Sqrt(rounded(squares)), r.Frobenius)
+				requireSame(t, rounded(sum), r.Checksum)
+				requireSame(t, math.Sqrt(rounded(squares)), r.Frobenius)
 				return
 			}
 			requireConsistent(t, r)
-			if runtime.GOARCH == "amd64" {
-				require.Equal(t, want, r.C, "C is the documented summation, bit for bit")
-			} else {
-				for i := range want {
-					for j := range want[i] {
-						requireClose(t, want[i][j], r.C[i][j])
-					}
-				}
-			}
+			require.Equal(t, want, r.C, "C is the documented summation, bit for bit")
 		})
 	}
 }
 
-// requireClose allows the last bits to differ where gonum's Go loops may be
-// fused into multiply-adds (not on amd64, where they are assembly).
-func requireClose(t *testing.T, want, got float64) {
+// requireSame requires the same float64, bit for bit: the arithmetic is
+// fixed (math.FMA in the reference, fused multiply-adds on every path), so
+// there is no tolerance on any architecture.
+func requireSame(t *testing.T, want, got float64) {
 	t.Helper()
-	if runtime.GOARCH == "amd64" {
-		require.Equal(t, want, got)
-		return
-	}
-	require.InDelta(t, want, got, 1e-9*math.Max(1, math.Abs(want)))
+	require.Equal(t, math.Float64bits(want), math.Float64bits(got), "want %v, got %v", want, got)
 }
 
 // pattern is a rows×cols matrix of awkward values: mixed signs and
@@ -221,9 +210,7 @@ func TestHugeEntries(t *testing.T) {
 	out := kerneltest.Invariant(t, matmul.Spec{}, matmul.Runner{}, explicit(a, b), 1, 2, 3)
 	r := decode(t, out.Result)
 	requireConsistent(t, r)
-	if runtime.GOARCH == "amd64" {
-		require.Equal(t, naive(a, b), r.C)
-	}
+	require.Equal(t, naive(a, b), r.C)
 	// The checksum against a big.Rat sum of the float64 entries of C.
 	sum, squares := new(big.Rat), new(big.Rat)
 	for _, row := range r.C {
@@ -331,7 +318,7 @@ func TestRandomEntriesAsDocumented(t *testing.T) {
 		want := naive(a, b)
 		for i := range want {
 			for j := range want[i] {
-				requireClose(t, want[i][j], r.C[i][j])
+				requireSame(t, want[i][j], r.C[i][j])
 			}
 		}
 	}
@@ -443,7 +430,7 @@ func TestLargestExplicit(t *testing.T) {
 	requireConsistent(t, r)
 	want := naive(a, b)
 	for i := range want {
-		requireClose(t, want[i][0], r.C[i][0])
+		requireSame(t, want[i][0], r.C[i][0])
 	}
 
 	// 512×8 by 8×129: C has 66048 entries, too many to list.
@@ -453,8 +440,8 @@ func TestLargestExplicit(t *testing.T) {
 	require.Nil(t, r.C)
 	require.NotContains(t, string(out.Result), `"c"`)
 	sum, squares := exactSums(t, naive(a, b))
-	requireClose(t, rounded(sum), r.Checksum)
-	requireClose(t, math.Sqrt(rounded(squares)), r.Frobenius)
+	requireSame(t, rounded(sum), r.Checksum)
+	requireSame(t, math.Sqrt(rounded(squares)), r.Frobenius)
 }
 
 func TestEmptyChunk(t *testing.T) {
@@ -610,4 +597,42 @@ func BenchmarkRunChunk4096(b *testing.B) {
 		require.NoError(b, err)
 	}
 	b.ReportMetric(2*float64(ch.Range.Len()*4096*4096)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+}
+
+// TestRandomKnownAnswers checks whole results of seeded jobs, byte for
+// byte, against answers computed here independently of the package: the
+// entries from the documented generator (docEntry), C by the scalar
+// math.FMA chain (naive), the sums with big.Float, for several chunkings
+// (n = 257 takes two blocks of the inner index).
+func TestRandomKnownAnswers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ n, seed int }{{1, 3}, {7, 0}, {64, 11}, {129, 5}, {257, 7}} {
+		t.Run(fmt.Sprint(tc), func(t *testing.T) {
+			t.Parallel()
+			a, b := make([][]float64, tc.n), make([][]float64, tc.n)
+			for i := range tc.n {
+				a[i], b[i] = make([]float64, tc.n), make([]float64, tc.n)
+				for j := range tc.n {
+					a[i][j] = docEntry(uint64(tc.seed), 0, uint64(i), uint64(j))
+					b[i][j] = docEntry(uint64(tc.seed), 1, uint64(i), uint64(j))
+				}
+			}
+			c := naive(a, b)
+			sum, squares := exactSums(t, c)
+			want := result{Rows: tc.n, Cols: tc.n, Checksum: rounded(sum), Frobenius: math.Sqrt(rounded(squares))}
+			if tc.n*tc.n <= matmul.MaxCEntries {
+				want.C = c
+			}
+			wantJSON, err := json.Marshal(struct {
+				Rows      int         `json:"rows"`
+				Cols      int         `json:"cols"`
+				Checksum  float64     `json:"checksum"`
+				Frobenius float64     `json:"frobenius"`
+				C         [][]float64 `json:"c,omitempty"`
+			}(want))
+			require.NoError(t, err)
+			out := kerneltest.Invariant(t, matmul.Spec{}, matmul.Runner{}, fmt.Sprintf(`{"n":%d,"seed":%d}`, tc.n, tc.seed), 1, 7, tc.n, 0)
+			require.Equal(t, string(wantJSON), string(out.Result))
+		})
+	}
 }

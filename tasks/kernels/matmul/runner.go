@@ -12,21 +12,15 @@ import (
 	"sync"
 
 	"golang.org/x/sync/errgroup"
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
 
 	"github.com/crunchjobs/crunch/internal/exact"
 	"github.com/crunchjobs/crunch/tasks"
 )
 
-// blockFlops bounds the work of one matrix product call inside a chunk
-// (2^28 operations, a few tens of milliseconds): the context is checked
-// between calls.
-const blockFlops = 1 << 28
-
-// tile is the side of gonum's tiles of C (blockSize in gonum's dgemm.go); a
-// block of at least tile rows keeps each tile of B in use for tile rows.
-const tile = 64
+// blockFlops bounds the work of one row block of a chunk (2^33
+// operations: 256 rows of C for n = 4096), and so the memory its rows of A
+// and C take; the context is checked far more often, inside gemm.
+const blockFlops = 1 << 33
 
 var (
 	// ErrCorruptPartial is returned by Reduce for a partial it cannot
@@ -124,36 +118,49 @@ func (j *job) rowsA(lo, hi int, dst []float64) error {
 	return nil
 }
 
-// bPool recycles the buffers that hold B (128 MiB for n = 4096) from one
-// Run to the next: touching freshly mapped memory costs the kernel a page
-// fault per page, a good part of a chunk's time. Like every sync.Pool it
-// lets idle buffers go after two garbage collections.
-var bPool sync.Pool
+// blockPool recycles the row blocks of A and C (up to 16 MiB each) from
+// one Run to the next: touching freshly mapped memory costs a page fault
+// per page.
+var blockPool sync.Pool
 
-// matrixB returns all of B, row-major, generating its rows on every core.
-// Hand it back to bPool when done.
-func (j *job) matrixB(ctx context.Context) ([]float64, error) {
-	var b []float64
-	if p, ok := bPool.Get().(*[]float64); ok && cap(*p) >= j.inner*j.cols {
-		b = (*p)[:j.inner*j.cols] // every entry is overwritten below
-	} else {
-		b = make([]float64, j.inner*j.cols)
+// getBlock returns a buffer of n entries from blockPool, or a new one;
+// its contents are arbitrary.
+func getBlock(n int) []float64 {
+	if p, ok := blockPool.Get().(*[]float64); ok && cap(*p) >= n {
+		return (*p)[:n]
 	}
+	return make([]float64, n)
+}
+
+// matrixB returns all of B packed for path p, generating (or reading) its
+// rows on every core straight into the packed layout, in buf when it is
+// large enough.
+func (j *job) matrixB(ctx context.Context, p path, buf []float64) (packedB, error) {
+	b := newPackedB(buf, j.inner, j.cols, p.nr) // every entry is overwritten below
 	if !j.random {
-		return b, j.readEntries(j.rows*j.inner, b)
+		row := make([]float64, j.cols)
+		for k := range j.inner {
+			if err := j.readEntries(j.rows*j.inner+k*j.cols, row); err != nil {
+				return b, err
+			}
+			b.setRow(k, row)
+		}
+		return b, nil
 	}
 	procs := runtime.GOMAXPROCS(0)
 	pieces := min(j.inner, 8*procs)
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(procs)
-	for p := range pieces {
-		lo, hi := p*j.inner/pieces, (p+1)*j.inner/pieces
+	for piece := range pieces {
+		lo, hi := piece*j.inner/pieces, (piece+1)*j.inner/pieces
 		g.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("matmul: %w", err)
-			}
-			for i := lo; i < hi; i++ {
-				randomRow(j.seed, matB, i, b[i*j.cols:(i+1)*j.cols])
+			row := make([]float64, j.cols)
+			for k := lo; k < hi; k++ {
+				if err := ctx.Err(); err != nil {
+					return fmt.Errorf("matmul: %w", err)
+				}
+				randomRow(j.seed, matB, k, row)
+				b.setRow(k, row)
 			}
 			return nil
 		})
@@ -163,11 +170,11 @@ func (j *job) matrixB(ctx context.Context) ([]float64, error) {
 
 // Run implements [tasks.Runner]: it computes rows [lo, hi) of C.
 func (Runner) Run(ctx context.Context, ch tasks.Chunk) ([]byte, error) {
-	return run(ctx, ch, blockFlops)
+	return run(ctx, ch, blockFlops, bestPath)
 }
 
-// run is Run with product calls of about budget operations.
-func run(ctx context.Context, ch tasks.Chunk, budget int) ([]byte, error) {
+// run is Run with row blocks of about budget operations, on path p.
+func run(ctx context.Context, ch tasks.Chunk, budget int64, p path) ([]byte, error) {
 	j, err := load(ch.Params, ch.Input)
 	if err != nil {
 		return nil, err
@@ -183,43 +190,40 @@ func run(ctx context.Context, ch tasks.Chunk, budget int) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("matmul: %w", err)
 	}
-	b, err := j.matrixB(ctx)
-	defer bPool.Put(&b)
-	if err != nil {
+	var b packedB
+	if j.random {
+		var done func()
+		b, done, err = bCache.get(ctx, bKey{seed: j.seed, n: j.inner, nr: p.nr}, func(ctx context.Context, buf []float64) (packedB, error) {
+			return j.matrixB(ctx, p, buf)
+		})
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+	} else if b, err = j.matrixB(ctx, p, nil); err != nil {
 		return nil, err
 	}
 	if j.keepC() {
 		part.c = make([]float64, 0, (hi-lo)*int64(j.cols))
 	}
-	// Each product call computes a block of rows by a panel of columns of
-	// C, about budget operations: at least tile rows (all the chunk's rows
-	// when the matrices are narrow), and as many columns, in multiples of
-	// tile, as the budget leaves.
+	// The chunk's rows go through the product in blocks of about budget
+	// operations (all its rows when the matrices are small), which bounds
+	// the memory held for rows of A and C.
 	rows := int(hi - lo)
-	block := min(rows, max(tile, budget/(2*j.inner*j.cols)))
-	panel := min(j.cols, max(tile, budget/(2*block*j.inner)/tile*tile))
-	a := make([]float64, block*j.inner)
-	c := make([]float64, block*j.cols)
+	block := int(min(int64(rows), max(1, budget/(2*int64(j.inner)*int64(j.cols)))))
+	a, c := getBlock(block*j.inner), getBlock(block*j.cols)
+	defer blockPool.Put(&a)
+	defer blockPool.Put(&c)
+	procs := runtime.GOMAXPROCS(0)
 	for r := int(lo); r < int(hi); r += block {
 		m := min(block, int(hi)-r)
 		if err := j.rowsA(r, r+m, a[:m*j.inner]); err != nil {
 			return nil, err
 		}
-		for col := 0; col < j.cols; col += panel {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("matmul: %w", err)
-			}
-			// C[r:r+m][col:col+w] = A[r:r+m]·B[:][col:col+w]. gonum's Dgemm
-			// computes every entry as ((0 + a_i0·b_0j) + a_i1·b_1j) + …, in
-			// ascending order of the inner index whatever the shape of the
-			// call: see the package doc.
-			w := min(panel, j.cols-col)
-			gonum.Implementation{}.Dgemm(blas.NoTrans, blas.NoTrans, m, w, j.inner, 1, a, j.inner, b[col:], j.cols, 0, c[col:], j.cols)
+		if err := gemm(ctx, p, procs, a, m, &b, c); err != nil {
+			return nil, err
 		}
-		for _, x := range c[:m*j.cols] {
-			part.sum.Add(x)
-			part.squares.AddSquare(x)
-		}
+		addSums(&part.sum, &part.squares, c[:m*j.cols], procs)
 		if part.c != nil {
 			part.c = append(part.c, c[:m*j.cols]...)
 		}
@@ -276,4 +280,27 @@ func (Runner) Reduce(ctx context.Context, params json.RawMessage, input tasks.In
 		return nil, fmt.Errorf("matmul: result: %w", err)
 	}
 	return &tasks.Output{Result: out}, nil
+}
+
+// addSums adds the entries of c, and their squares, to sum and squares,
+// on up to procs goroutines, each with its own exact sums merged at the
+// end: exact sums do not depend on the grouping.
+func addSums(sum, squares *exact.Sum, c []float64, procs int) {
+	pieces := max(1, min(procs, len(c)/(1<<14)))
+	sums := make([][2]exact.Sum, pieces)
+	var wg sync.WaitGroup
+	for p := range pieces {
+		wg.Go(func() {
+			s := &sums[p]
+			for _, x := range c[p*len(c)/pieces : (p+1)*len(c)/pieces] {
+				s[0].Add(x)
+				s[1].AddSquare(x)
+			}
+		})
+	}
+	wg.Wait()
+	for p := range sums {
+		sum.Merge(&sums[p][0])
+		squares.Merge(&sums[p][1])
+	}
 }
