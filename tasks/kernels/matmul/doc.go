@@ -88,7 +88,7 @@
 // 0.3.21's DGEMM per CPU-second on the same number of threads (medians over
 // rounds of five runs, n = 512–4096; 0.76 or more in all but two) and
 // 0.65–1.19 on the wall clock, n = 2048 being the weak spot;
-// docs/BENCHMARKS-matmul.md has the figures, how they were measured, and
+// BENCHMARKS.md ("matmul: DGEMM against OpenBLAS") has the figures, how they were measured, and
 // where the rest of the time goes.
 //
 // # Sums
