@@ -3,6 +3,7 @@ package tasks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 )
 
@@ -83,6 +84,14 @@ type Runner interface {
 	// the job's result. It must return the same result for every chunking.
 	Reduce(ctx context.Context, params json.RawMessage, input Input, partials [][]byte) (*Output, error)
 }
+
+// ErrPermanent marks a kernel failure that running again cannot fix (a
+// program that exited non-zero, output of the wrong shape). A Runner's
+// error that wraps it fails the job at once when it comes from Reduce;
+// other errors of Reduce (an input that could not be read) are retried a
+// few times first. Errors of Run are retried per the job's max_retries
+// either way.
+var ErrPermanent = errors.New("permanent kernel failure")
 
 // ExtentUnknown is the Extent of a Prepared job whose size only running
 // code can tell (a kernel of the exec protocol, whose plan step is a

@@ -242,6 +242,10 @@ type StepError struct {
 	Stderr []byte
 }
 
+// Unwrap marks a failed step as permanent: the same step with the same
+// input fails again, so a failed reduce fails its job at once.
+func (e *StepError) Unwrap() error { return tasks.ErrPermanent }
+
 func (e *StepError) Error() string {
 	return fmt.Sprintf("kernel %s, %s step: %s; stderr:\n%s", e.Kernel, e.Step, e.Reason, e.Stderr)
 }

@@ -85,6 +85,7 @@ func TestFailedStepsSayWhy(t *testing.T) {
 			_, err := r.Run(t.Context(), chunk(`{}`))
 			var se *StepError
 			require.ErrorAs(t, err, &se)
+			require.ErrorIs(t, err, tasks.ErrPermanent, "a failed step fails the same way again: a failed reduce fails its job at once")
 			require.Contains(t, err.Error(), tc.reason)
 			require.True(t, strings.HasSuffix(err.Error(), "stderr:\n"+tc.stderr), "%q", err.Error())
 		})

@@ -58,7 +58,7 @@ func (w *Worker) handleReduce(ctx context.Context, t *asynq.Task) error {
 		}
 		retried, _ := asynq.GetRetryCount(ctx)
 		maxRetry, _ := asynq.GetMaxRetry(ctx)
-		if retried >= maxRetry {
+		if retried >= maxRetry || errors.Is(err, tasks.ErrPermanent) {
 			w.failJob(ctx, job, kernelError(fmt.Sprintf("reduce failed: %v", err)))
 			return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 		}
